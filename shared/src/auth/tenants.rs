@@ -1,0 +1,130 @@
+//! Tenants: the organisations whose directories muster keeps apart.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{TenantId, now_rfc3339};
+use crate::store::{Condition, Query, StoreError, Table, Write, keys, query_all};
+
+/// A tenant's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// The tenant's id, as in its URLs.
+    pub id: TenantId,
+    /// A display name.
+    pub name: String,
+    /// E-mail domains the tenant's users must belong to (empty: any domain).
+    pub domains: Vec<String>,
+    /// When the tenant was created (RFC 3339).
+    pub created: String,
+}
+
+impl Serialize for TenantId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TenantId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        TenantId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What is needed to create a tenant.
+#[derive(Debug, Clone, Default)]
+pub struct NewTenant {
+    /// Display name (required, not blank).
+    pub name: String,
+    /// Allowed e-mail domains.
+    pub domains: Vec<String>,
+}
+
+/// Why a tenant operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// The request was invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The tenant repository.
+#[derive(Clone)]
+pub struct Tenants {
+    table: Arc<dyn Table>,
+}
+
+impl Tenants {
+    /// A repository over `table`.
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Creates a tenant with a fresh id; its record and list entry are written together.
+    pub async fn create(&self, new: NewTenant) -> Result<Tenant, TenantError> {
+        let name = new.name.trim();
+        if name.is_empty() {
+            return Err(TenantError::Invalid(
+                "a tenant needs a non-blank name".into(),
+            ));
+        }
+        let mut domains = Vec::new();
+        for d in new.domains {
+            let d = d.trim().trim_start_matches('@').to_lowercase();
+            if d.is_empty() || !d.contains('.') || d.contains(['@', ' ', '/']) {
+                return Err(TenantError::Invalid(format!(
+                    "{d:?} is not an e-mail domain"
+                )));
+            }
+            if !domains.contains(&d) {
+                domains.push(d);
+            }
+        }
+        let tenant = Tenant {
+            id: TenantId::generate(name),
+            name: name.to_owned(),
+            domains,
+            created: now_rfc3339(),
+        };
+        let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
+        let record = crate::store::Item::new(keys::tenant(&tenant.id), 1, body.clone());
+        let listing = crate::store::Item::new(keys::tenant_listing(&tenant.id), 1, body);
+        self.table
+            .transact(vec![
+                Write::Put {
+                    item: record,
+                    condition: Condition::NotExists,
+                },
+                Write::Put {
+                    item: listing,
+                    condition: Condition::NotExists,
+                },
+            ])
+            .await?;
+        Ok(tenant)
+    }
+
+    /// Reads a tenant; `Ok(None)` when it does not exist.
+    pub async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, TenantError> {
+        match self.table.get(&keys::tenant(id)).await? {
+            Some(item) => Ok(Some(decode(&item.body)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every tenant, ordered by id.
+    pub async fn list(&self) -> Result<Vec<Tenant>, TenantError> {
+        let items = query_all(&*self.table, Query::prefix(keys::TENANTS_PK, "T#")).await?;
+        items.iter().map(|i| decode(&i.body)).collect()
+    }
+}
+
+fn decode(body: &[u8]) -> Result<Tenant, TenantError> {
+    serde_json::from_slice(body)
+        .map_err(|e| TenantError::Store(StoreError::Backend(format!("corrupt tenant record: {e}"))))
+}

@@ -1,0 +1,11 @@
+//! muster: multi-tenant user provisioning (SCIM 2.0 and member-file imports).
+//!
+//! Domain logic talks to storage through the [`store::Table`] port only; the HTTP surface is
+//! one axum Router ([`http::app`]) served by `muster serve`, by each Lambda and by the tests.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod ids;
+pub mod scim;
+pub mod store;

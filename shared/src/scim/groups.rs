@@ -1,0 +1,319 @@
+//! The Groups service. A group's own attributes live in its document; its members live in
+//! membership items ([`super::members`]), so member changes never rewrite the group and never
+//! read the whole group unless the client replaces all members.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::members::Members;
+use super::patch::{self, Op, Operation};
+use super::repo::{Kind, Repo, StoredResource, UniqueValue};
+use super::resource::{Document, normalize};
+use super::schema::{ResourceType, resource_type};
+use super::{Preconditions, Projection, ScimError};
+use crate::ids::TenantId;
+use crate::store::{Table, keys};
+
+fn group_rt() -> &'static ResourceType {
+    resource_type("Group")
+}
+
+fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
+    let mut out = Vec::new();
+    if let Some(name) = doc.get("displayName").and_then(Value::as_str) {
+        out.push(UniqueValue {
+            key: keys::group_name(t, name),
+            attribute: "displayName",
+        });
+    }
+    if let Some(ext) = doc.get("externalId").and_then(Value::as_str) {
+        out.push(UniqueValue {
+            key: keys::group_external_id(t, ext),
+            attribute: "externalId",
+        });
+    }
+    out
+}
+
+/// Member changes of one request, folded in order.
+#[derive(Debug, Default)]
+struct MemberDelta {
+    reset: bool,
+    add: BTreeSet<String>,
+    remove: BTreeSet<String>,
+}
+
+impl MemberDelta {
+    fn add(&mut self, ids: Vec<String>) {
+        for id in ids {
+            self.remove.remove(&id);
+            self.add.insert(id);
+        }
+    }
+    fn remove(&mut self, ids: Vec<String>) {
+        for id in ids {
+            self.add.remove(&id);
+            self.remove.insert(id);
+        }
+    }
+    fn replace(&mut self, ids: Vec<String>) {
+        *self = Self {
+            reset: true,
+            ..Self::default()
+        };
+        self.add(ids);
+    }
+}
+
+/// The ids named by a `members` value: `[{"value": id}, …]` or a single object.
+fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
+    let items = match value {
+        Value::Null => return Ok(vec![]),
+        Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .map(|m| match m.get("value").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => Ok(id.to_owned()),
+            _ => Err(ScimError::invalid_value(
+                "each member needs a value: the member's id",
+            )),
+        })
+        .collect()
+}
+
+/// The Groups service of every tenant.
+pub struct Groups {
+    repo: Repo,
+    members: Members,
+}
+
+impl Groups {
+    /// Groups kept in `table`.
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        let kind = Kind {
+            rt: group_rt(),
+            key: keys::group,
+            prefix: keys::GROUP_PREFIX,
+            unique: unique_values,
+        };
+        Self {
+            members: Members::new(table.clone()),
+            repo: Repo::new(table, kind),
+        }
+    }
+
+    async fn check_users(&self, t: &TenantId, ids: &BTreeSet<String>) -> Result<(), ScimError> {
+        for id in ids {
+            if self.repo.table().get(&keys::user(t, id)).await?.is_none() {
+                return Err(ScimError::invalid_value(format!(
+                    "member {id:?} is not a user of this tenant"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_delta(
+        &self,
+        t: &TenantId,
+        group: &str,
+        delta: MemberDelta,
+    ) -> Result<(), ScimError> {
+        let remove: Vec<String> = if delta.reset {
+            let current = self.members.of_group(t, group).await?;
+            current
+                .into_iter()
+                .filter(|id| !delta.add.contains(id))
+                .collect()
+        } else {
+            delta.remove.into_iter().collect()
+        };
+        self.members.remove(t, group, &remove).await?;
+        let add: Vec<String> = delta.add.into_iter().collect();
+        self.members.add(t, group, &add).await
+    }
+
+    /// Splits a normalized body into the group document and its members.
+    fn split(mut doc: Document) -> Result<(Document, MemberDelta), ScimError> {
+        let mut delta = MemberDelta::default();
+        delta.replace(member_ids(&doc.remove("members").unwrap_or(Value::Null))?);
+        Ok((doc, delta))
+    }
+
+    /// Creates a group with its members (RFC 7644 §3.3).
+    pub async fn create(&self, t: &TenantId, body: Value) -> Result<StoredResource, ScimError> {
+        let (doc, delta) = Self::split(normalize(group_rt(), body)?)?;
+        self.check_users(t, &delta.add).await?;
+        let group = self.repo.create(t, doc).await?;
+        if let Err(e) = self.apply_delta(t, &group.id, delta).await {
+            let _ = self
+                .repo
+                .remove(t, &group.id, &Preconditions::default())
+                .await;
+            return Err(e);
+        }
+        Ok(group)
+    }
+
+    /// Reads a group or answers 404.
+    pub async fn get(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
+        self.repo.fetch(t, id).await
+    }
+
+    /// Replaces a group, members included (RFC 7644 §3.5.1).
+    pub async fn replace(
+        &self,
+        t: &TenantId,
+        id: &str,
+        body: Value,
+        pre: &Preconditions,
+    ) -> Result<StoredResource, ScimError> {
+        let (doc, delta) = Self::split(normalize(group_rt(), body)?)?;
+        self.check_users(t, &delta.add).await?;
+        let group = self
+            .repo
+            .update(t, id, pre, |_| Ok(Some(doc.clone())))
+            .await?;
+        self.apply_delta(t, id, delta).await?;
+        Ok(group)
+    }
+
+    /// Applies a PatchOp body; member operations touch only the members named.
+    pub async fn patch(
+        &self,
+        t: &TenantId,
+        id: &str,
+        body: Value,
+        pre: &Preconditions,
+    ) -> Result<StoredResource, ScimError> {
+        let ops = patch::parse_request(body)?;
+        let mut delta = MemberDelta::default();
+        let mut doc_ops = Vec::new();
+        for op in ops {
+            route(op, &mut delta, &mut doc_ops)?;
+        }
+        self.check_users(t, &delta.add).await?;
+        let group = self
+            .repo
+            .update(t, id, pre, |current| {
+                if doc_ops.is_empty() {
+                    return Ok(None);
+                }
+                let mut doc = current.body();
+                for op in &doc_ops {
+                    patch::apply(group_rt(), &mut doc, op)?;
+                }
+                Ok(Some(normalize(group_rt(), Value::Object(doc))?))
+            })
+            .await?;
+        self.apply_delta(t, id, delta).await?;
+        Ok(group)
+    }
+
+    /// Deletes a group and its memberships.
+    pub async fn delete(
+        &self,
+        t: &TenantId,
+        id: &str,
+        pre: &Preconditions,
+    ) -> Result<(), ScimError> {
+        let current = self.repo.fetch(t, id).await?;
+        pre.check_match(current.version)?;
+        self.members.clear_group(t, id).await?;
+        self.repo.remove(t, id, pre).await
+    }
+
+    /// One page of the tenant's groups in id order, and their total.
+    pub async fn list(
+        &self,
+        t: &TenantId,
+        start_index: usize,
+        count: usize,
+    ) -> Result<(u64, Vec<StoredResource>), ScimError> {
+        let total = self.repo.count(t).await?;
+        let page = if count == 0 {
+            vec![]
+        } else {
+            self.repo.page(t, start_index, count).await?
+        };
+        Ok((total, page))
+    }
+
+    /// The group as answered; members are read only when the projection keeps them.
+    pub async fn render(
+        &self,
+        t: &TenantId,
+        group: &StoredResource,
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Value, ScimError> {
+        let mut value = group.render(base, "/Groups");
+        if projection.includes("members") {
+            let members: Vec<Value> = self
+                .members
+                .of_group(t, &group.id)
+                .await?
+                .into_iter()
+                .map(
+                    |id| json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}),
+                )
+                .collect();
+            if !members.is_empty() {
+                value["members"] = Value::Array(members);
+            }
+        }
+        Ok(projection.apply(value))
+    }
+}
+
+/// Sends member operations to `delta` and the rest to `doc_ops`, keeping their order.
+fn route(
+    op: Operation,
+    delta: &mut MemberDelta,
+    doc_ops: &mut Vec<Operation>,
+) -> Result<(), ScimError> {
+    let Some(path) = &op.path else {
+        let Some(Value::Object(fields)) = &op.value else {
+            doc_ops.push(op);
+            return Ok(());
+        };
+        let mut rest = Map::new();
+        for (k, v) in fields {
+            if k.eq_ignore_ascii_case("members") {
+                match op.op {
+                    Op::Add => delta.add(member_ids(v)?),
+                    _ => delta.replace(member_ids(v)?),
+                }
+            } else {
+                rest.insert(k.clone(), v.clone());
+            }
+        }
+        doc_ops.push(Operation {
+            value: Some(Value::Object(rest)),
+            ..op
+        });
+        return Ok(());
+    };
+    let target = patch::resolve(group_rt(), path)?;
+    if target.is_none_or(|t| t.attr.name != "members") {
+        doc_ops.push(op);
+        return Ok(());
+    }
+    if target.is_some_and(|t| t.sub.is_some()) {
+        return Err(ScimError::invalid_path(
+            "members are added, removed or replaced whole",
+        ));
+    }
+    let value = op.value.unwrap_or(Value::Null);
+    match op.op {
+        Op::Add => delta.add(member_ids(&value)?),
+        Op::Replace => delta.replace(member_ids(&value)?),
+        Op::Remove if value.is_null() => delta.replace(vec![]),
+        Op::Remove => delta.remove(member_ids(&value)?),
+    }
+    Ok(())
+}

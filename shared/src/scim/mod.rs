@@ -1,0 +1,24 @@
+//! SCIM 2.0 (RFC 7643, RFC 7644): schemas, validation, PATCH, projection, and the Users and
+//! Groups services that keep resources in the Table port.
+
+pub mod discovery;
+mod error;
+mod groups;
+mod list;
+mod members;
+pub mod patch;
+mod project;
+mod repo;
+pub mod resource;
+pub mod schema;
+pub mod service;
+mod users;
+mod version;
+
+pub use error::{ERROR_SCHEMA, SCIM_MEDIA_TYPE, ScimError};
+pub use groups::Groups;
+pub use list::{LIST_SCHEMA, ListParams, list_response};
+pub use project::Projection;
+pub use repo::StoredResource;
+pub use users::Users;
+pub use version::{Preconditions, etag};

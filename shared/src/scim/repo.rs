@@ -1,0 +1,377 @@
+//! Storage of SCIM resources with their unique indexes, written once for Users and Groups.
+//!
+//! A resource lives at its own key; each unique attribute value has an index item written in
+//! the same transaction, so two creates racing for one userName end in one success and one
+//! [`ScimError::uniqueness`].
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::ScimError;
+use super::resource::Document;
+use super::schema::ResourceType;
+use crate::ids::{TenantId, now_rfc3339, random_id};
+use crate::store::{Condition, Item, Key, Query, SkRange, StoreError, Table, Write};
+
+/// One unique value of a resource: its index key and the attribute it comes from.
+pub struct UniqueValue {
+    /// The index item's key.
+    pub key: Key,
+    /// The attribute's name, for error messages.
+    pub attribute: &'static str,
+}
+
+/// What distinguishes one kind of resource in storage.
+pub struct Kind {
+    /// The resource type.
+    pub rt: &'static ResourceType,
+    /// The key of a resource.
+    pub key: fn(&TenantId, &str) -> Key,
+    /// The sort-key prefix of resources of this kind in the tenant partition.
+    pub prefix: &'static str,
+    /// The unique values of a document.
+    pub unique: fn(&TenantId, &Document) -> Vec<UniqueValue>,
+}
+
+/// A resource as stored: its document (with `id` and `meta` minus `version`/`location`) and
+/// its version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    /// The resource id.
+    pub id: String,
+    /// Monotonic version, exposed as a weak ETag.
+    pub version: u64,
+    /// The document, including `id` and `meta.created`/`meta.lastModified`/`meta.resourceType`.
+    pub doc: Document,
+}
+
+impl StoredResource {
+    /// The document without `id` and `meta`, as a client would send it.
+    pub fn body(&self) -> Document {
+        let mut d = self.doc.clone();
+        d.remove("id");
+        d.remove("meta");
+        d
+    }
+
+    /// The resource as answered: `meta.location` under `base` and `meta.version`.
+    pub fn render(&self, base: &str, endpoint: &str) -> Value {
+        let mut doc = self.doc.clone();
+        if let Some(Value::Object(meta)) = doc.get_mut("meta") {
+            meta.insert(
+                "location".into(),
+                json!(format!("{base}{endpoint}/{}", self.id)),
+            );
+            meta.insert("version".into(), json!(super::etag(self.version)));
+        }
+        Value::Object(doc)
+    }
+}
+
+/// Why a save did not happen.
+pub enum SaveError {
+    /// Someone else saved first; reload and retry (or 412 if the client pinned a version).
+    Stale,
+    /// Any other failure.
+    Scim(ScimError),
+}
+
+impl From<ScimError> for SaveError {
+    fn from(e: ScimError) -> Self {
+        SaveError::Scim(e)
+    }
+}
+
+/// The resource repository for one [`Kind`].
+pub struct Repo {
+    table: Arc<dyn Table>,
+    kind: Kind,
+}
+
+fn index_item(key: Key, id: &str) -> Item {
+    Item::new(
+        key,
+        1,
+        serde_json::to_vec(&json!({ "id": id })).expect("json"),
+    )
+}
+
+fn decode(item: &Item) -> Result<StoredResource, ScimError> {
+    let doc: Map<String, Value> = serde_json::from_slice(&item.body)
+        .map_err(|e| ScimError::from(StoreError::Backend(format!("corrupt resource: {e}"))))?;
+    let id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(StoredResource {
+        id,
+        version: item.version,
+        doc,
+    })
+}
+
+impl Repo {
+    /// A repository of `kind` resources over `table`.
+    pub fn new(table: Arc<dyn Table>, kind: Kind) -> Self {
+        Self { table, kind }
+    }
+
+    /// The table, for the services that keep more than the resource itself.
+    pub fn table(&self) -> &Arc<dyn Table> {
+        &self.table
+    }
+
+    fn uniqueness_error(
+        &self,
+        writes: &[Write],
+        index: usize,
+        labels: &[&'static str],
+    ) -> ScimError {
+        match labels.get(index) {
+            Some(attr) if index < writes.len() => ScimError::uniqueness(format!(
+                "another {} already has this {attr}",
+                self.kind.rt.name
+            )),
+            _ => ScimError::uniqueness(format!("the {} already exists", self.kind.rt.name)),
+        }
+    }
+
+    /// Creates a resource from a normalized body; `id` and `meta` are assigned here.
+    pub async fn create(&self, t: &TenantId, body: Document) -> Result<StoredResource, ScimError> {
+        let id = random_id();
+        let now = now_rfc3339();
+        let mut doc = Map::new();
+        doc.insert("id".into(), json!(id));
+        doc.extend(body);
+        doc.insert(
+            "meta".into(),
+            json!({"resourceType": self.kind.rt.name, "created": now, "lastModified": now}),
+        );
+        let stored = StoredResource {
+            id: id.clone(),
+            version: 1,
+            doc,
+        };
+        let body = serde_json::to_vec(&stored.doc).expect("json");
+        let mut writes = vec![Write::Put {
+            item: Item::new((self.kind.key)(t, &id), 1, body),
+            condition: Condition::NotExists,
+        }];
+        let mut labels = vec!["id"];
+        for u in (self.kind.unique)(t, &stored.doc) {
+            writes.push(Write::Put {
+                item: index_item(u.key, &id),
+                condition: Condition::NotExists,
+            });
+            labels.push(u.attribute);
+        }
+        match self.table.transact(writes.clone()).await {
+            Ok(()) => Ok(stored),
+            Err(StoreError::ConditionFailed { index }) => {
+                Err(self.uniqueness_error(&writes, index, &labels))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads a resource; `Ok(None)` when absent.
+    pub async fn get(&self, t: &TenantId, id: &str) -> Result<Option<StoredResource>, ScimError> {
+        match self.table.get(&(self.kind.key)(t, id)).await? {
+            Some(item) => Ok(Some(decode(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the body of `old` with `body`, moving unique indexes that changed. Fails with
+    /// [`SaveError::Stale`] when `old` is no longer the stored version.
+    pub async fn save(
+        &self,
+        t: &TenantId,
+        old: &StoredResource,
+        body: Document,
+    ) -> Result<StoredResource, SaveError> {
+        let mut doc = Map::new();
+        doc.insert("id".into(), json!(old.id));
+        doc.extend(body);
+        let mut meta = old.doc.get("meta").cloned().unwrap_or_else(|| json!({}));
+        meta["lastModified"] = json!(now_rfc3339());
+        doc.insert("meta".into(), meta);
+        let new = StoredResource {
+            id: old.id.clone(),
+            version: old.version + 1,
+            doc,
+        };
+        let body = serde_json::to_vec(&new.doc).expect("json");
+        let mut writes = vec![Write::Put {
+            item: Item::new((self.kind.key)(t, &old.id), new.version, body),
+            condition: Condition::VersionIs(old.version),
+        }];
+        let mut labels = vec!["id"];
+        let before = (self.kind.unique)(t, &old.doc);
+        let after = (self.kind.unique)(t, &new.doc);
+        for u in &before {
+            if !after.iter().any(|a| a.key == u.key) {
+                writes.push(Write::Delete {
+                    key: u.key.clone(),
+                    condition: Condition::Always,
+                });
+                labels.push(u.attribute);
+            }
+        }
+        for u in after {
+            if !before.iter().any(|b| b.key == u.key) {
+                writes.push(Write::Put {
+                    item: index_item(u.key, &old.id),
+                    condition: Condition::NotExists,
+                });
+                labels.push(u.attribute);
+            }
+        }
+        match self.table.transact(writes.clone()).await {
+            Ok(()) => Ok(new),
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(SaveError::Stale),
+            Err(StoreError::ConditionFailed { index }) => Err(SaveError::Scim(
+                self.uniqueness_error(&writes, index, &labels),
+            )),
+            Err(e) => Err(SaveError::Scim(e.into())),
+        }
+    }
+
+    /// Deletes `old` and its indexes; [`SaveError::Stale`] when it changed meanwhile.
+    pub async fn delete(&self, t: &TenantId, old: &StoredResource) -> Result<(), SaveError> {
+        let mut writes = vec![Write::Delete {
+            key: (self.kind.key)(t, &old.id),
+            condition: Condition::VersionIs(old.version),
+        }];
+        for u in (self.kind.unique)(t, &old.doc) {
+            writes.push(Write::Delete {
+                key: u.key,
+                condition: Condition::Always,
+            });
+        }
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(SaveError::Stale),
+            Err(e) => Err(SaveError::Scim(e.into())),
+        }
+    }
+
+    /// How many resources of this kind the tenant has.
+    pub async fn count(&self, t: &TenantId) -> Result<u64, ScimError> {
+        let pk = crate::store::keys::tenant_pk(t);
+        Ok(self
+            .table
+            .count(&pk, &SkRange::Prefix(self.kind.prefix.into()))
+            .await?)
+    }
+
+    /// Up to `count` resources starting at the 1-based `start_index`, in id order.
+    pub async fn page(
+        &self,
+        t: &TenantId,
+        start_index: usize,
+        count: usize,
+    ) -> Result<Vec<StoredResource>, ScimError> {
+        let pk = crate::store::keys::tenant_pk(t);
+        let mut query = Query::prefix(pk, self.kind.prefix);
+        let mut skip = start_index.saturating_sub(1);
+        let mut out = Vec::new();
+        while out.len() < count {
+            let page = self.table.query(&query).await?;
+            for item in &page.items {
+                if skip > 0 {
+                    skip -= 1;
+                } else if out.len() < count {
+                    out.push(decode(item)?);
+                }
+            }
+            match page.cursor {
+                Some(c) => query.cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How many times a change is retried when a concurrent writer got there first.
+const ATTEMPTS: usize = 8;
+
+fn not_found(rt: &ResourceType, id: &str) -> ScimError {
+    ScimError::not_found(format!("no {} with id {id:?}", rt.name))
+}
+
+impl Repo {
+    /// Reads a resource or answers 404.
+    pub async fn fetch(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
+        self.get(t, id)
+            .await?
+            .ok_or_else(|| not_found(self.kind.rt, id))
+    }
+
+    /// Reads, changes and saves a resource, retrying when another writer interleaves (unless
+    /// the client pinned a version with `If-Match`, which then answers 412). `change` returns
+    /// the new body, or `None` when nothing changes (then nothing is written).
+    pub async fn update<F>(
+        &self,
+        t: &TenantId,
+        id: &str,
+        pre: &super::Preconditions,
+        mut change: F,
+    ) -> Result<StoredResource, ScimError>
+    where
+        F: FnMut(&StoredResource) -> Result<Option<Document>, ScimError>,
+    {
+        for _ in 0..ATTEMPTS {
+            let current = self.fetch(t, id).await?;
+            pre.check_match(current.version)?;
+            let Some(body) = change(&current)? else {
+                return Ok(current);
+            };
+            if body == current.body() {
+                return Ok(current);
+            }
+            match self.save(t, &current, body).await {
+                Ok(saved) => return Ok(saved),
+                Err(SaveError::Stale) if pre.pinned() => {
+                    return Err(ScimError::precondition_failed(
+                        "the resource changed meanwhile",
+                    ));
+                }
+                Err(SaveError::Stale) => continue,
+                Err(SaveError::Scim(e)) => return Err(e),
+            }
+        }
+        Err(ScimError::conflict(
+            "the resource is being changed by others; retry",
+        ))
+    }
+
+    /// Deletes a resource (and its indexes), honouring `If-Match`.
+    pub async fn remove(
+        &self,
+        t: &TenantId,
+        id: &str,
+        pre: &super::Preconditions,
+    ) -> Result<(), ScimError> {
+        for _ in 0..ATTEMPTS {
+            let current = self.fetch(t, id).await?;
+            pre.check_match(current.version)?;
+            match self.delete(t, &current).await {
+                Ok(()) => return Ok(()),
+                Err(SaveError::Stale) if pre.pinned() => {
+                    return Err(ScimError::precondition_failed(
+                        "the resource changed meanwhile",
+                    ));
+                }
+                Err(SaveError::Stale) => continue,
+                Err(SaveError::Scim(e)) => return Err(e),
+            }
+        }
+        Err(ScimError::conflict(
+            "the resource is being changed by others; retry",
+        ))
+    }
+}

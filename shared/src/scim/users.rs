@@ -1,0 +1,185 @@
+//! The Users service: create, read, list, replace, patch and delete SCIM Users of a tenant.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::members::Members;
+use super::repo::{Kind, Repo, StoredResource, UniqueValue};
+use super::resource::{Document, normalize};
+use super::schema::{ENTERPRISE_SCHEMA, ResourceType, resource_type};
+use super::{Preconditions, Projection, ScimError, patch};
+use crate::ids::TenantId;
+use crate::store::{Table, keys};
+
+fn user_rt() -> &'static ResourceType {
+    resource_type("User")
+}
+
+fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
+    let mut out = Vec::new();
+    if let Some(name) = doc.get("userName").and_then(Value::as_str) {
+        out.push(UniqueValue {
+            key: keys::user_name(t, name),
+            attribute: "userName",
+        });
+    }
+    if let Some(ext) = doc.get("externalId").and_then(Value::as_str) {
+        out.push(UniqueValue {
+            key: keys::user_external_id(t, ext),
+            attribute: "externalId",
+        });
+    }
+    let number = doc
+        .get(ENTERPRISE_SCHEMA)
+        .and_then(|e| e.get("employeeNumber"))
+        .and_then(Value::as_str);
+    if let Some(n) = number {
+        out.push(UniqueValue {
+            key: keys::employee_number(t, n),
+            attribute: "employeeNumber",
+        });
+    }
+    out
+}
+
+/// The Users service of every tenant.
+pub struct Users {
+    repo: Repo,
+    members: Members,
+}
+
+/// Checks a normalized user body beyond its schema.
+fn check(doc: &Document) -> Result<(), ScimError> {
+    let name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
+    if name.trim().is_empty() {
+        return Err(ScimError::invalid_value("userName must not be blank"));
+    }
+    Ok(())
+}
+
+impl Users {
+    /// Users kept in `table`.
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        let kind = Kind {
+            rt: user_rt(),
+            key: keys::user,
+            prefix: keys::USER_PREFIX,
+            unique: unique_values,
+        };
+        Self {
+            members: Members::new(table.clone()),
+            repo: Repo::new(table, kind),
+        }
+    }
+
+    /// Creates a user from a POST body (RFC 7644 §3.3).
+    pub async fn create(&self, t: &TenantId, body: Value) -> Result<StoredResource, ScimError> {
+        let doc = normalize(user_rt(), body)?;
+        check(&doc)?;
+        self.repo.create(t, doc).await
+    }
+
+    /// Reads a user or answers 404.
+    pub async fn get(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
+        self.repo.fetch(t, id).await
+    }
+
+    /// Replaces a user with a PUT body (RFC 7644 §3.5.1); unknown attributes are ignored.
+    pub async fn replace(
+        &self,
+        t: &TenantId,
+        id: &str,
+        body: Value,
+        pre: &Preconditions,
+    ) -> Result<StoredResource, ScimError> {
+        let doc = normalize(user_rt(), body)?;
+        check(&doc)?;
+        self.repo
+            .update(t, id, pre, |_| Ok(Some(doc.clone())))
+            .await
+    }
+
+    /// Applies a PatchOp body (RFC 7644 §3.5.2), all operations or none.
+    pub async fn patch(
+        &self,
+        t: &TenantId,
+        id: &str,
+        body: Value,
+        pre: &Preconditions,
+    ) -> Result<StoredResource, ScimError> {
+        let ops = patch::parse_request(body)?;
+        self.repo
+            .update(t, id, pre, |current| {
+                let mut doc = current.body();
+                for op in &ops {
+                    patch::apply(user_rt(), &mut doc, op)?;
+                }
+                let doc = normalize(user_rt(), Value::Object(doc))?;
+                check(&doc)?;
+                Ok(Some(doc))
+            })
+            .await
+    }
+
+    /// Deletes a user and its group memberships (RFC 7644 §3.6).
+    pub async fn delete(
+        &self,
+        t: &TenantId,
+        id: &str,
+        pre: &Preconditions,
+    ) -> Result<(), ScimError> {
+        let current = self.repo.fetch(t, id).await?;
+        pre.check_match(current.version)?;
+        self.members.clear_user(t, id).await?;
+        self.repo.remove(t, id, pre).await
+    }
+
+    /// One page of the tenant's users in id order, and their total.
+    pub async fn list(
+        &self,
+        t: &TenantId,
+        start_index: usize,
+        count: usize,
+    ) -> Result<(u64, Vec<StoredResource>), ScimError> {
+        let total = self.repo.count(t).await?;
+        let page = if count == 0 {
+            vec![]
+        } else {
+            self.repo.page(t, start_index, count).await?
+        };
+        Ok((total, page))
+    }
+
+    /// The user as answered: `meta.location`, `meta.version`, its `groups` when projected.
+    pub async fn render(
+        &self,
+        t: &TenantId,
+        user: &StoredResource,
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Value, ScimError> {
+        let mut value = user.render(base, "/Users");
+        if projection.includes("groups") {
+            let mut groups = Vec::new();
+            for group in self.members.of_user(t, &user.id).await? {
+                let display = self
+                    .repo
+                    .table()
+                    .get(&keys::group(t, &group))
+                    .await?
+                    .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
+                    .and_then(|g| g.get("displayName").cloned());
+                let mut entry = json!({"value": group, "$ref": format!("{base}/Groups/{group}"), "type": "direct"});
+                if let Some(d) = display {
+                    entry["display"] = d;
+                }
+                groups.push(entry);
+            }
+            if !groups.is_empty() {
+                value["groups"] = Value::Array(groups);
+            }
+        }
+        Ok(projection.apply(value))
+    }
+}

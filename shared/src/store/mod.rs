@@ -1,0 +1,237 @@
+//! The Table port: the single-table model every repository is written on, and its adapters.
+//!
+//! The port mirrors what DynamoDB offers (items addressed by a partition key and a sort key,
+//! conditional writes, transactions of up to [`MAX_TRANSACTION_ITEMS`] items, queries of one
+//! partition in sort-key order) so that the embedded adapter and the DynamoDB adapter behave
+//! the same. [`contract`] holds the test suite every adapter must pass.
+
+pub mod contract;
+mod embedded;
+mod error;
+pub mod keys;
+
+use async_trait::async_trait;
+
+pub use embedded::EmbeddedTable;
+pub use error::StoreError;
+
+/// The most items one [`Table::transact`] call may write, as in DynamoDB's TransactWriteItems.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// The largest page a [`Table::query`] returns, whatever the caller asks.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// The address of an item: partition key and sort key, both non-empty strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// Partition key (`PK`).
+    pub pk: String,
+    /// Sort key (`SK`); items of one partition are ordered by its bytes.
+    pub sk: String,
+}
+
+impl Key {
+    /// Builds a key from anything string-like.
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+/// One stored item: its key, a version used for optimistic concurrency, and an opaque body
+/// (JSON in every repository of muster).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Where the item lives.
+    pub key: Key,
+    /// Caller-managed version; [`Condition::VersionIs`] compares against it.
+    pub version: u64,
+    /// The payload, stored and returned byte for byte.
+    pub body: Vec<u8>,
+}
+
+impl Item {
+    /// Builds an item.
+    pub fn new(key: Key, version: u64, body: Vec<u8>) -> Self {
+        Self { key, version, body }
+    }
+}
+
+/// A precondition on the item currently stored at a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// No precondition.
+    Always,
+    /// No item may exist at the key (a create).
+    NotExists,
+    /// An item must exist at the key.
+    Exists,
+    /// An item must exist with exactly this version.
+    VersionIs(u64),
+}
+
+/// One write inside a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Store `item`, replacing any item at its key, if `condition` holds.
+    Put {
+        /// The item to store.
+        item: Item,
+        /// Checked against the item currently at the key.
+        condition: Condition,
+    },
+    /// Remove the item at `key` (a no-op when absent and `condition` allows it).
+    Delete {
+        /// The item to remove.
+        key: Key,
+        /// Checked against the item currently at the key.
+        condition: Condition,
+    },
+    /// Write nothing, but fail the transaction unless `condition` holds at `key`.
+    Check {
+        /// The item to check.
+        key: Key,
+        /// The condition that must hold.
+        condition: Condition,
+    },
+}
+
+impl Write {
+    /// The key this write touches.
+    pub fn key(&self) -> &Key {
+        match self {
+            Write::Put { item, .. } => &item.key,
+            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+        }
+    }
+
+    /// The precondition of this write.
+    pub fn condition(&self) -> Condition {
+        match self {
+            Write::Put { condition, .. }
+            | Write::Delete { condition, .. }
+            | Write::Check { condition, .. } => *condition,
+        }
+    }
+}
+
+/// Which sort keys of a partition a query visits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkRange {
+    /// Sort keys starting with this prefix (the empty prefix visits the whole partition).
+    Prefix(String),
+    /// Sort keys `from <= sk < to`.
+    Between {
+        /// Inclusive lower bound.
+        from: String,
+        /// Exclusive upper bound.
+        to: String,
+    },
+}
+
+/// A query of one partition, in ascending sort-key order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The partition to read.
+    pub pk: String,
+    /// The sort keys to visit.
+    pub range: SkRange,
+    /// Resume after this cursor (returned by a previous page of the same query).
+    pub cursor: Option<String>,
+    /// At most this many items (clamped to [`MAX_PAGE_SIZE`]; 0 means the maximum).
+    pub limit: usize,
+}
+
+impl Query {
+    /// A query of the sort keys of `pk` starting with `prefix`, first page, maximum size.
+    pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            range: SkRange::Prefix(prefix.into()),
+            cursor: None,
+            limit: 0,
+        }
+    }
+
+    /// The same query limited to `limit` items.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The same query resumed after `cursor`.
+    pub fn after(mut self, cursor: Option<String>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    /// The page size actually used.
+    pub fn effective_limit(&self) -> usize {
+        if self.limit == 0 {
+            MAX_PAGE_SIZE
+        } else {
+            self.limit.min(MAX_PAGE_SIZE)
+        }
+    }
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Page {
+    /// Items in ascending sort-key order.
+    pub items: Vec<Item>,
+    /// Present when more items may follow; pass it to [`Query::after`].
+    pub cursor: Option<String>,
+}
+
+/// The single-table storage port.
+///
+/// Guarantees every adapter keeps (checked by [`contract`]):
+/// - `get` of a missing key is `Ok(None)`, never an error.
+/// - A conditional write whose condition fails writes nothing and returns
+///   [`StoreError::ConditionFailed`].
+/// - `transact` is all or nothing: when any condition fails, nothing is written and the error
+///   names the index of the first failing write. Two concurrent transactions that both require
+///   `NotExists` at one key never both succeed.
+/// - `query` returns items of one partition in ascending byte order of the sort key; following
+///   the cursors visits each matching item exactly once.
+/// - `batch_write` applies unconditional puts and deletes; it is not atomic as a whole.
+#[async_trait]
+pub trait Table: Send + Sync + 'static {
+    /// Reads one item.
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+
+    /// Reads one page of a partition.
+    async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+
+    /// Counts the items a query would visit over all its pages.
+    async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError>;
+
+    /// Stores one item if `condition` holds.
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError>;
+
+    /// Removes one item if `condition` holds.
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError>;
+
+    /// Applies up to [`MAX_TRANSACTION_ITEMS`] writes on distinct keys atomically.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Applies unconditional puts and deletes (any number; adapters chunk them).
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// Reads every item of a query, following cursors. Meant for bounded partitions only.
+pub async fn query_all(table: &dyn Table, query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut query = query;
+    let mut items = Vec::new();
+    loop {
+        let page = table.query(&query).await?;
+        items.extend(page.items);
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(items),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! A Table wrapper that records which partitions are read and how many calls are made, to
+//! check access patterns (it changes no behaviour).
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use muster::store::{Condition, Item, Key, Page, Query, SkRange, StoreError, Table, Write};
+
+#[derive(Default, Debug, Clone)]
+pub struct Calls {
+    pub queried: Vec<String>,
+    pub reads: usize,
+    pub writes: usize,
+}
+
+pub struct CountingTable {
+    inner: Arc<dyn Table>,
+    pub calls: Arc<Mutex<Calls>>,
+}
+
+impl CountingTable {
+    pub fn new(inner: Arc<dyn Table>) -> Self {
+        Self {
+            inner,
+            calls: Arc::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl Table for CountingTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.calls.lock().unwrap().reads += 1;
+        self.inner.get(key).await
+    }
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        {
+            let mut calls = self.calls.lock().unwrap();
+            calls.reads += 1;
+            calls.queried.push(query.pk.clone());
+        }
+        self.inner.query(query).await
+    }
+    async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
+        self.calls.lock().unwrap().queried.push(pk.to_owned());
+        self.inner.count(pk, range).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.calls.lock().unwrap().writes += 1;
+        self.inner.put(item, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        self.calls.lock().unwrap().writes += 1;
+        self.inner.delete(key, condition).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.calls.lock().unwrap().writes += 1;
+        self.inner.transact(writes).await
+    }
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.calls.lock().unwrap().writes += 1;
+        self.inner.batch_write(writes).await
+    }
+}

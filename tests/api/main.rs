@@ -1,0 +1,11 @@
+//! Integration tests of muster through its public Router, one module per capability.
+
+mod auth;
+mod counting;
+mod discovery;
+mod errors;
+mod groups;
+mod helpers;
+mod lambda;
+mod store_contract;
+mod users;
