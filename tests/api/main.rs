@@ -7,5 +7,7 @@ mod errors;
 mod groups;
 mod helpers;
 mod lambda;
+mod patch;
+mod query;
 mod store_contract;
 mod users;

@@ -12,7 +12,7 @@ use axum::routing::get;
 use super::AppState;
 use super::extract::{ScimBody, ScimContext, scim_response};
 use crate::scim::service::ResourceService;
-use crate::scim::{ListParams, Projection, ScimError, list_response};
+use crate::scim::{ListParams, Projection, ScimError, cursor_response, list_response};
 
 /// Picks a service out of the state.
 trait Pick: ResourceService + Sized {
@@ -34,6 +34,15 @@ impl Pick for crate::scim::Groups {
 /// Routes of both resource endpoints.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/.search", axum::routing::post(search_all))
+        .route(
+            "/Users/.search",
+            axum::routing::post(search::<crate::scim::Users>),
+        )
+        .route(
+            "/Groups/.search",
+            axum::routing::post(search::<crate::scim::Groups>),
+        )
         .route(
             "/Users",
             get(list::<crate::scim::Users>).post(create::<crate::scim::Users>),
@@ -118,25 +127,110 @@ async fn list<S: Pick>(
     State(state): State<AppState>,
     ctx: ScimContext,
 ) -> Result<Response, ScimError> {
-    let svc = S::pick(&state);
     let params = ListParams::parse(&ctx.query, state.config.max_results)?;
-    if params.filter.is_some() {
-        return Err(ScimError::invalid_filter("filtering is not supported yet"));
-    }
-    let p = projection(&**svc, &ctx)?;
-    let (total, page) = svc
-        .list(&ctx.tenant, params.start_index, params.count)
-        .await?;
-    let mut resources = Vec::with_capacity(page.len());
-    for r in &page {
+    let body = search_body(&**S::pick(&state), &ctx, &params).await?;
+    Ok(scim_response(StatusCode::OK, body, None, None))
+}
+
+async fn search<S: Pick>(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_search_body(&body, state.config.max_results)?;
+    let body = search_body(&**S::pick(&state), &ctx, &params).await?;
+    Ok(scim_response(StatusCode::OK, body, None, None))
+}
+
+/// The ListResponse of one resource type for `params` (RFC 7644 §3.4.2, §3.4.3).
+async fn search_body<S: ResourceService>(
+    svc: &S,
+    ctx: &ScimContext,
+    params: &ListParams,
+) -> Result<serde_json::Value, ScimError> {
+    let p = Projection::parse(
+        svc.resource_type(),
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
+    let found = svc.search(&ctx.tenant, params).await?;
+    let mut resources = Vec::with_capacity(found.items.len());
+    for r in &found.items {
         resources.push(svc.render(&ctx.tenant, r, &ctx.base, &p).await?);
     }
-    Ok(scim_response(
-        StatusCode::OK,
-        list_response(total, params.start_index, resources),
-        None,
-        None,
-    ))
+    Ok(if found.cursor_mode {
+        cursor_response(found.total, found.next_cursor, resources)
+    } else {
+        list_response(found.total, params.start_index, resources)
+    })
+}
+
+/// `POST /.search` at the root: every resource type whose schema the filter fits, users
+/// first, then groups, paged together.
+async fn search_all(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_search_body(&body, state.config.max_results)?;
+    let all = ListParams {
+        start_index: 1,
+        count: state.config.max_results,
+        cursor: None,
+        ..params.clone()
+    };
+    let mut resources = Vec::new();
+    let mut total = 0;
+    let mut errors = Vec::new();
+    for svc in [
+        &*state.users as &dyn RenderAny,
+        &*state.groups as &dyn RenderAny,
+    ] {
+        match svc.search_rendered(&ctx, &all).await {
+            Ok((n, mut items)) => {
+                total += n;
+                resources.append(&mut items);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.len() == 2 {
+        return Err(errors.remove(0));
+    }
+    let page: Vec<_> = resources
+        .into_iter()
+        .skip(params.start_index - 1)
+        .take(params.count)
+        .collect();
+    let body = list_response(total, params.start_index, page);
+    Ok(scim_response(StatusCode::OK, body, None, None))
+}
+
+/// A resource service seen through `search_body`, so the root search can hold both.
+#[async_trait::async_trait]
+trait RenderAny: Send + Sync {
+    async fn search_rendered(
+        &self,
+        ctx: &ScimContext,
+        params: &ListParams,
+    ) -> Result<(u64, Vec<serde_json::Value>), ScimError>;
+}
+
+#[async_trait::async_trait]
+impl<S: ResourceService> RenderAny for S {
+    async fn search_rendered(
+        &self,
+        ctx: &ScimContext,
+        params: &ListParams,
+    ) -> Result<(u64, Vec<serde_json::Value>), ScimError> {
+        let body = search_body(self, ctx, params).await?;
+        let total = body["totalResults"].as_u64().unwrap_or(0);
+        let items = match body.get("Resources") {
+            Some(serde_json::Value::Array(items)) => items.clone(),
+            _ => vec![],
+        };
+        Ok((total, items))
+    }
 }
 
 async fn replace<S: Pick>(

@@ -14,9 +14,16 @@ pub fn service_provider_config(base: &str, config: &Config) -> Value {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true, "maxOperations": MAX_OPERATIONS},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": config.max_payload},
-        "filter": {"supported": false, "maxResults": config.max_results},
+        "filter": {"supported": true, "maxResults": config.max_results},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": config.max_results,
+            "maxPageSize": config.max_results,
+        },
         "etag": {"supported": true},
         "maxPayloadSize": config.max_payload,
         "authenticationSchemes": [{

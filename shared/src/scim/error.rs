@@ -69,6 +69,11 @@ impl ScimError {
         Self::new(StatusCode::BAD_REQUEST, Some("tooMany"), detail)
     }
 
+    /// 400 `invalidCursor` (RFC 9865 §2.4): the cursor is not one the server issued.
+    pub fn invalid_cursor(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some("invalidCursor"), detail)
+    }
+
     /// 401: no valid credentials for this tenant.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, None, detail)

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::filter::{CompareOp, Filter, Literal};
 use super::members::Members;
 use super::patch::{self, Op, Operation};
 use super::repo::{Kind, Repo, StoredResource, UniqueValue};
 use super::resource::{Document, normalize};
 use super::schema::{ResourceType, resource_type};
-use super::{Preconditions, Projection, ScimError};
+use super::search::SearchResult;
+use super::{ListParams, Preconditions, Projection, ScimError};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -99,6 +101,12 @@ impl Groups {
             key: keys::group,
             prefix: keys::GROUP_PREFIX,
             unique: unique_values,
+            indexed: &["displayName", "externalId"],
+            index: |t, attribute, value| match attribute {
+                "displayName" => Some(keys::group_name(t, value)),
+                "externalId" => Some(keys::group_external_id(t, value)),
+                _ => None,
+            },
         };
         Self {
             members: Members::new(table.clone()),
@@ -227,20 +235,13 @@ impl Groups {
         self.repo.remove(t, id, pre).await
     }
 
-    /// One page of the tenant's groups in id order, and their total.
-    pub async fn list(
+    /// The resources matching a list or search request.
+    pub async fn search(
         &self,
         t: &TenantId,
-        start_index: usize,
-        count: usize,
-    ) -> Result<(u64, Vec<StoredResource>), ScimError> {
-        let total = self.repo.count(t).await?;
-        let page = if count == 0 {
-            vec![]
-        } else {
-            self.repo.page(t, start_index, count).await?
-        };
-        Ok((total, page))
+        params: &ListParams,
+    ) -> Result<SearchResult, ScimError> {
+        self.repo.search(t, params).await
     }
 
     /// The group as answered; members are read only when the projection keeps them.
@@ -298,15 +299,25 @@ fn route(
         });
         return Ok(());
     };
-    let target = patch::resolve(group_rt(), path)?;
-    if target.is_none_or(|t| t.attr.name != "members") {
+    let Some(target) = patch::resolve(group_rt(), path)?.filter(|t| t.attr.name == "members")
+    else {
         doc_ops.push(op);
         return Ok(());
-    }
-    if target.is_some_and(|t| t.sub.is_some()) {
+    };
+    if target.sub.is_some() {
         return Err(ScimError::invalid_path(
             "members are added, removed or replaced whole",
         ));
+    }
+    if let Some(filter) = &target.filter {
+        let ids = filtered_ids(&filter.raw).ok_or_else(|| {
+            ScimError::invalid_path("a members filter names members by value eq \"id\"")
+        })?;
+        match op.op {
+            Op::Remove => delta.remove(ids),
+            Op::Add | Op::Replace => delta.add(ids),
+        }
+        return Ok(());
     }
     let value = op.value.unwrap_or(Value::Null);
     match op.op {
@@ -316,4 +327,21 @@ fn route(
         Op::Remove => delta.remove(member_ids(&value)?),
     }
     Ok(())
+}
+
+/// The ids named by `value eq "id"` (or several joined by `or`), the member filter of Okta.
+fn filtered_ids(f: &Filter) -> Option<Vec<String>> {
+    match f {
+        Filter::Compare(p, CompareOp::Eq, Literal::String(id))
+            if p.urn.is_none() && p.sub.is_none() && p.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(vec![id.clone()])
+        }
+        Filter::Or(a, b) => {
+            let mut ids = filtered_ids(a)?;
+            ids.extend(filtered_ids(b)?);
+            Some(ids)
+        }
+        _ => None,
+    }
 }

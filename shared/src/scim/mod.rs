@@ -3,6 +3,7 @@
 
 pub mod discovery;
 mod error;
+pub mod filter;
 mod groups;
 mod list;
 mod members;
@@ -11,14 +12,16 @@ mod project;
 mod repo;
 pub mod resource;
 pub mod schema;
+mod search;
 pub mod service;
 mod users;
 mod version;
 
 pub use error::{ERROR_SCHEMA, SCIM_MEDIA_TYPE, ScimError};
 pub use groups::Groups;
-pub use list::{LIST_SCHEMA, ListParams, list_response};
+pub use list::{LIST_SCHEMA, ListParams, SEARCH_SCHEMA, cursor_response, list_response};
 pub use project::Projection;
 pub use repo::StoredResource;
+pub use search::SearchResult;
 pub use users::Users;
 pub use version::{Preconditions, etag};

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
+use super::filter::eval::matches;
 use super::patch::{Target, resolve};
 use super::schema::{ResourceType, Returned};
 
@@ -27,6 +28,7 @@ fn parse_list(rt: &'static ResourceType, raw: Option<&str>) -> Result<Vec<Target
         } else if let Some(ext) = rt.extension(path) {
             for attr in &ext.attributes {
                 out.push(Target {
+                    filter: None,
                     ext: Some(ext.id),
                     attr,
                     sub: None,
@@ -102,6 +104,7 @@ fn copy(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Target) {
     let Some(value) = container(src, t).and_then(|c| c.get(t.attr.name)) else {
         return;
     };
+    let value = &only_matching(value, t);
     let dest = match t.ext {
         Some(urn) => out
             .entry(urn.to_owned())
@@ -113,16 +116,36 @@ fn copy(src: &Map<String, Value>, out: &mut Map<String, Value>, t: &Target) {
     let picked = match (t.sub, value) {
         (None, v) => v.clone(),
         (Some(sub), Value::Object(o)) => pick(o, sub.name, dest.get(t.attr.name)),
-        (Some(sub), Value::Array(items)) => Value::Array(
-            items
-                .iter()
-                .filter_map(Value::as_object)
-                .map(|o| pick(o, sub.name, None))
-                .collect(),
-        ),
+        (Some(sub), Value::Array(items)) => {
+            let already = dest.get(t.attr.name).and_then(Value::as_array);
+            Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, o)| {
+                        let o = o.as_object()?;
+                        Some(pick(o, sub.name, already.and_then(|a| a.get(i))))
+                    })
+                    .collect(),
+            )
+        }
         (Some(_), other) => other.clone(),
     };
     dest.insert(t.attr.name.to_owned(), picked);
+}
+
+/// The values of a multi-valued attribute that match the target's value filter, if any.
+fn only_matching(value: &Value, t: &Target) -> Value {
+    match (&t.filter, value) {
+        (Some(f), Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .filter(|i| matches(&f.compiled, i))
+                .cloned()
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
 }
 
 fn pick(o: &Map<String, Value>, sub: &str, already: Option<&Value>) -> Value {
@@ -144,6 +167,19 @@ fn remove(doc: &mut Map<String, Value>, t: &Target) {
         },
         None => doc,
     };
+    if let (Some(f), Some(Value::Array(items))) = (&t.filter, container.get_mut(t.attr.name)) {
+        match t.sub {
+            None => items.retain(|i| !matches(&f.compiled, i)),
+            Some(sub) => items
+                .iter_mut()
+                .filter(|i| matches(&f.compiled, i))
+                .filter_map(Value::as_object_mut)
+                .for_each(|o| {
+                    o.remove(sub.name);
+                }),
+        }
+        return;
+    }
     match t.sub {
         None => {
             container.remove(t.attr.name);

@@ -32,6 +32,10 @@ pub struct Kind {
     pub prefix: &'static str,
     /// The unique values of a document.
     pub unique: fn(&TenantId, &Document) -> Vec<UniqueValue>,
+    /// Attributes (canonical names) with a unique index that a filter lookup may use.
+    pub indexed: &'static [&'static str],
+    /// The index key of `value` for one of the `indexed` attributes.
+    pub index: fn(&TenantId, &str, &str) -> Option<Key>,
 }
 
 /// A resource as stored: its document (with `id` and `meta` minus `version`/`location`) and
@@ -85,8 +89,8 @@ impl From<ScimError> for SaveError {
 
 /// The resource repository for one [`Kind`].
 pub struct Repo {
-    table: Arc<dyn Table>,
-    kind: Kind,
+    pub(super) table: Arc<dyn Table>,
+    pub(super) kind: Kind,
 }
 
 fn index_item(key: Key, id: &str) -> Item {
@@ -97,7 +101,7 @@ fn index_item(key: Key, id: &str) -> Item {
     )
 }
 
-fn decode(item: &Item) -> Result<StoredResource, ScimError> {
+pub(super) fn decode(item: &Item) -> Result<StoredResource, ScimError> {
     let doc: Map<String, Value> = serde_json::from_slice(&item.body)
         .map_err(|e| ScimError::from(StoreError::Backend(format!("corrupt resource: {e}"))))?;
     let id = doc

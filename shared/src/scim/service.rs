@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::schema::{ResourceType, resource_type};
-use super::{Groups, Preconditions, Projection, ScimError, StoredResource, Users};
+use super::search::SearchResult;
+use super::{Groups, ListParams, Preconditions, Projection, ScimError, StoredResource, Users};
 use crate::ids::TenantId;
 
 /// A SCIM resource endpoint (`/Users`, `/Groups`).
@@ -37,13 +38,8 @@ pub trait ResourceService: Send + Sync + 'static {
     ) -> Result<StoredResource, ScimError>;
     /// DELETE.
     async fn delete(&self, t: &TenantId, id: &str, pre: &Preconditions) -> Result<(), ScimError>;
-    /// GET list: total and one page.
-    async fn list(
-        &self,
-        t: &TenantId,
-        start_index: usize,
-        count: usize,
-    ) -> Result<(u64, Vec<StoredResource>), ScimError>;
+    /// GET list and `.search`.
+    async fn search(&self, t: &TenantId, params: &ListParams) -> Result<SearchResult, ScimError>;
     /// The resource as answered under `base`, projected.
     async fn render(
         &self,
@@ -96,13 +92,12 @@ macro_rules! delegate {
             ) -> Result<(), ScimError> {
                 <$ty>::delete(self, t, id, pre).await
             }
-            async fn list(
+            async fn search(
                 &self,
                 t: &TenantId,
-                start_index: usize,
-                count: usize,
-            ) -> Result<(u64, Vec<StoredResource>), ScimError> {
-                <$ty>::list(self, t, start_index, count).await
+                params: &ListParams,
+            ) -> Result<SearchResult, ScimError> {
+                <$ty>::search(self, t, params).await
             }
             async fn render(
                 &self,

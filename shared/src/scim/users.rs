@@ -8,7 +8,8 @@ use super::members::Members;
 use super::repo::{Kind, Repo, StoredResource, UniqueValue};
 use super::resource::{Document, normalize};
 use super::schema::{ENTERPRISE_SCHEMA, ResourceType, resource_type};
-use super::{Preconditions, Projection, ScimError, patch};
+use super::search::SearchResult;
+use super::{ListParams, Preconditions, Projection, ScimError, patch};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -66,6 +67,13 @@ impl Users {
             key: keys::user,
             prefix: keys::USER_PREFIX,
             unique: unique_values,
+            indexed: &["userName", "externalId", "employeeNumber"],
+            index: |t, attribute, value| match attribute {
+                "userName" => Some(keys::user_name(t, value)),
+                "externalId" => Some(keys::user_external_id(t, value)),
+                "employeeNumber" => Some(keys::employee_number(t, value)),
+                _ => None,
+            },
         };
         Self {
             members: Members::new(table.clone()),
@@ -135,20 +143,13 @@ impl Users {
         self.repo.remove(t, id, pre).await
     }
 
-    /// One page of the tenant's users in id order, and their total.
-    pub async fn list(
+    /// The resources matching a list or search request.
+    pub async fn search(
         &self,
         t: &TenantId,
-        start_index: usize,
-        count: usize,
-    ) -> Result<(u64, Vec<StoredResource>), ScimError> {
-        let total = self.repo.count(t).await?;
-        let page = if count == 0 {
-            vec![]
-        } else {
-            self.repo.page(t, start_index, count).await?
-        };
-        Ok((total, page))
+        params: &ListParams,
+    ) -> Result<SearchResult, ScimError> {
+        self.repo.search(t, params).await
     }
 
     /// The user as answered: `meta.location`, `meta.version`, its `groups` when projected.

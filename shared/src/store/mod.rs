@@ -222,6 +222,23 @@ pub trait Table: Send + Sync + 'static {
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
+/// The smallest string greater than every string that starts with `prefix` (non-empty).
+pub fn prefix_end(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = if last == '\u{D7FF}' {
+            Some('\u{E000}')
+        } else {
+            char::from_u32(last as u32 + 1)
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    "\u{10FFFF}".repeat(prefix.chars().count() + 1)
+}
+
 /// Reads every item of a query, following cursors. Meant for bounded partitions only.
 pub async fn query_all(table: &dyn Table, query: Query) -> Result<Vec<Item>, StoreError> {
     let mut query = query;
@@ -233,5 +250,16 @@ pub async fn query_all(table: &dyn Table, query: Query) -> Result<Vec<Item>, Sto
             Some(cursor) => query.cursor = Some(cursor),
             None => return Ok(items),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_the_next_string_after_every_key_with_the_prefix() {
+        assert_eq!(prefix_end("USER#"), "USER$");
+        assert!(prefix_end("A\u{10FFFF}").as_str() > "A\u{10FFFF}\u{10FFFF}");
     }
 }
