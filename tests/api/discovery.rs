@@ -15,6 +15,8 @@ async fn service_provider_config_advertises_patch_etags_limits_and_bearer_auth()
     assert_eq!(b["patch"]["supported"], true);
     assert_eq!(b["etag"]["supported"], true);
     assert_eq!(b["filter"]["supported"], true);
+    assert_eq!(b["bulk"]["supported"], true);
+    assert_eq!(b["bulk"]["maxOperations"], 1000);
     assert_eq!(b["sort"]["supported"], true);
     assert_eq!(b["pagination"]["cursor"], true);
     assert_eq!(b["filter"]["maxResults"], 1000);

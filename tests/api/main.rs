@@ -1,6 +1,7 @@
 //! Integration tests of muster through its public Router, one module per capability.
 
 mod auth;
+mod bulk;
 mod counting;
 mod discovery;
 mod errors;
@@ -9,5 +10,6 @@ mod helpers;
 mod lambda;
 mod patch;
 mod query;
+mod replay;
 mod store_contract;
 mod users;

@@ -35,6 +35,7 @@ impl Pick for crate::scim::Groups {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.search", axum::routing::post(search_all))
+        .route("/Bulk", axum::routing::post(bulk))
         .route(
             "/Users/.search",
             axum::routing::post(search::<crate::scim::Users>),
@@ -283,4 +284,18 @@ async fn delete<S: Pick>(
 ) -> Result<StatusCode, ScimError> {
     S::pick(&state).delete(&ctx.tenant, &id, &ctx.pre).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /Bulk` (RFC 7644 §3.7).
+async fn bulk(
+    State(state): State<AppState>,
+    ctx: ScimContext,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let endpoints = crate::scim::bulk::Endpoints {
+        users: &*state.users,
+        groups: &*state.groups,
+    };
+    let response = crate::scim::bulk::run(endpoints, &ctx.tenant, &ctx.base, body).await?;
+    Ok(scim_response(StatusCode::OK, response, None, None))
 }

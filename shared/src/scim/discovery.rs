@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::bulk::MAX_BULK_OPERATIONS;
 use super::list_response;
 use super::patch::MAX_OPERATIONS;
 use super::schema::{resource_types, schemas};
@@ -13,7 +14,11 @@ pub fn service_provider_config(base: &str, config: &Config) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true, "maxOperations": MAX_OPERATIONS},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": config.max_payload},
+        "bulk": {
+            "supported": true,
+            "maxOperations": MAX_BULK_OPERATIONS,
+            "maxPayloadSize": config.max_payload,
+        },
         "filter": {"supported": true, "maxResults": config.max_results},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

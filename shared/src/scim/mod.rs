@@ -1,6 +1,7 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644): schemas, validation, PATCH, projection, and the Users and
 //! Groups services that keep resources in the Table port.
 
+pub mod bulk;
 pub mod discovery;
 mod error;
 pub mod filter;
