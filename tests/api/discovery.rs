@@ -20,7 +20,7 @@ async fn service_provider_config_advertises_patch_etags_limits_and_bearer_auth()
     assert_eq!(b["sort"]["supported"], true);
     assert_eq!(b["pagination"]["cursor"], true);
     assert_eq!(b["filter"]["maxResults"], 1000);
-    assert_eq!(b["maxPayloadSize"], 1024 * 1024);
+    assert_eq!(b["bulk"]["maxPayloadSize"], 1024 * 1024);
     assert_eq!(b["authenticationSchemes"][0]["type"], "oauthbearertoken");
     assert!(
         b["meta"]["location"]

@@ -242,3 +242,25 @@ async fn futures_ids(app: &TestApp, n: usize) -> Vec<String> {
     }
     ids
 }
+
+#[tokio::test]
+async fn a_path_naming_the_enterprise_extension_adds_replaces_and_removes_it_whole() {
+    let app = TestApp::new().await;
+    let id = user_with_work_email(&app).await;
+    let user = patched(&app, &id, json!([{"op": "add", "path": ENTERPRISE, "value": {"employeeNumber": "1", "division": "D"}}])).await;
+    assert_eq!(
+        user[ENTERPRISE],
+        json!({"employeeNumber": "1", "division": "D"})
+    );
+    let user = patched(
+        &app,
+        &id,
+        json!([{"op": "replace", "path": ENTERPRISE, "value": {"department": "X"}}]),
+    )
+    .await;
+    assert_eq!(user[ENTERPRISE], json!({"department": "X"}));
+    assert_eq!(user["schemas"], json!([USER, ENTERPRISE]));
+    let user = patched(&app, &id, json!([{"op": "remove", "path": ENTERPRISE}])).await;
+    assert!(user.get(ENTERPRISE).is_none());
+    assert_eq!(user["schemas"], json!([USER]));
+}

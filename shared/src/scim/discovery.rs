@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use super::bulk::MAX_BULK_OPERATIONS;
 use super::list_response;
-use super::patch::MAX_OPERATIONS;
 use super::schema::{resource_types, schemas};
 use crate::config::Config;
 
@@ -13,7 +12,7 @@ use crate::config::Config;
 pub fn service_provider_config(base: &str, config: &Config) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "patch": {"supported": true, "maxOperations": MAX_OPERATIONS},
+        "patch": {"supported": true},
         "bulk": {
             "supported": true,
             "maxOperations": MAX_BULK_OPERATIONS,
@@ -30,7 +29,6 @@ pub fn service_provider_config(base: &str, config: &Config) -> Value {
             "maxPageSize": config.max_results,
         },
         "etag": {"supported": true},
-        "maxPayloadSize": config.max_payload,
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",

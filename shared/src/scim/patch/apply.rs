@@ -9,7 +9,7 @@ use super::{Op, Operation};
 use crate::scim::ScimError;
 use crate::scim::filter::eval::matches;
 use crate::scim::resource::Document;
-use crate::scim::schema::{Mutability, ResourceType};
+use crate::scim::schema::{Mutability, ResourceType, Schema};
 
 /// Applies one operation to `doc`. The caller validates the result with
 /// [`crate::scim::resource::normalize`], so a value of the wrong type fails the request.
@@ -19,6 +19,10 @@ pub fn apply(
     op: &Operation,
 ) -> Result<(), ScimError> {
     match &op.path {
+        Some(path) if rt.extension(path).is_some() => {
+            let ext = rt.extension(path).expect("checked");
+            apply_extension(doc, ext, op)
+        }
         Some(path) => match resolve(rt, path)? {
             Some(target) => apply_at(doc, &target, op.op, op.value.clone()),
             None => Ok(()),
@@ -31,19 +35,8 @@ pub fn apply(
             };
             for (key, value) in fields {
                 if let Some(ext) = rt.extension(key) {
-                    let Value::Object(inner) = value else {
-                        continue;
-                    };
-                    for (name, v) in inner {
-                        if let Some(attr) = ext.attribute(name) {
-                            let target = Target {
-                                ext: Some(ext.id),
-                                attr,
-                                sub: None,
-                                filter: None,
-                            };
-                            apply_lenient(doc, &target, op.op, v.clone())?;
-                        }
+                    if let Value::Object(inner) = value {
+                        apply_fields(doc, ext, op.op, inner)?;
                     }
                 } else if let Some(target) = resolve(rt, key)? {
                     apply_lenient(doc, &target, op.op, value.clone())?;
@@ -52,6 +45,53 @@ pub fn apply(
             Ok(())
         }
     }
+}
+
+/// An operation whose path is an extension's URN: the extension object as a whole.
+fn apply_extension(
+    doc: &mut Document,
+    ext: &'static Schema,
+    op: &Operation,
+) -> Result<(), ScimError> {
+    match (op.op, &op.value) {
+        (Op::Remove, _) => {
+            doc.remove(ext.id);
+        }
+        (_, Some(Value::Object(fields))) => {
+            if op.op == Op::Replace {
+                doc.remove(ext.id);
+            }
+            apply_fields(doc, ext, op.op, fields)?;
+        }
+        _ => {
+            return Err(ScimError::invalid_value(format!(
+                "{} takes an object value",
+                ext.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Applies `op` to each attribute of an extension named in `fields`.
+fn apply_fields(
+    doc: &mut Document,
+    ext: &'static Schema,
+    op: Op,
+    fields: &Map<String, Value>,
+) -> Result<(), ScimError> {
+    for (name, v) in fields {
+        if let Some(attr) = ext.attribute(name) {
+            let target = Target {
+                ext: Some(ext.id),
+                attr,
+                sub: None,
+                filter: None,
+            };
+            apply_lenient(doc, &target, op, v.clone())?;
+        }
+    }
+    Ok(())
 }
 
 /// Inside a path-less value, read-only attributes (such as `id`) are tolerated and skipped.
