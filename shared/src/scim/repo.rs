@@ -279,10 +279,11 @@ impl Repo {
         count: usize,
     ) -> Result<Vec<StoredResource>, ScimError> {
         let pk = crate::store::keys::tenant_pk(t);
-        let mut query = Query::prefix(pk, self.kind.prefix);
         let mut skip = start_index.saturating_sub(1);
+        let mut query = Query::prefix(pk, self.kind.prefix).limit(skip + count);
         let mut out = Vec::new();
         while out.len() < count {
+            query.limit = skip + count - out.len();
             let page = self.table.query(&query).await?;
             for item in &page.items {
                 if skip > 0 {

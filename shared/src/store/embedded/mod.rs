@@ -1,0 +1,189 @@
+//! The embedded Table adapter on redb: one file for `muster serve`, memory for tests.
+
+mod read;
+mod writer;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{ConcurrencyMode, Database, DatabaseError, TableDefinition};
+
+use super::{
+    Condition, Item, Key, MAX_TRANSACTION_ITEMS, Page, Query, SkRange, StoreError, Table, Write,
+};
+use writer::Writer;
+
+const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
+
+/// A [`Table`] stored in a redb database.
+///
+/// Reads run inline on a snapshot; writes go to one writer thread that checks conditions and
+/// applies them serially, committing concurrent requests together ([`writer`]). A file-backed
+/// database is opened in redb's multi-writer mode, so an admin command can write to the data
+/// dir of a running `muster serve`.
+#[derive(Clone)]
+pub struct EmbeddedTable {
+    db: Arc<Database>,
+    writer: Arc<Writer>,
+}
+
+impl EmbeddedTable {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = redb::Builder::new()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .create(path)
+            .map_err(|e| match e {
+                DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+                    StoreError::Backend(format!(
+                        "{} is held by another program (an older muster?); stop it and retry",
+                        path.display()
+                    ))
+                }
+                other => StoreError::Backend(format!("cannot open {}: {other}", path.display())),
+            })?;
+        Self::init(db)
+    }
+
+    /// A fresh database kept in memory, for tests.
+    pub fn in_memory() -> Self {
+        let db = redb::Builder::new()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .expect("an in-memory redb database always opens");
+        Self::init(db).expect("an in-memory redb database always initialises")
+    }
+
+    fn init(db: Database) -> Result<Self, StoreError> {
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(ITEMS).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        let db = Arc::new(db);
+        Ok(Self {
+            writer: Arc::new(Writer::start(db.clone())),
+            db,
+        })
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn encode(version: u64, body: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(8 + body.len());
+    value.extend_from_slice(&version.to_be_bytes());
+    value.extend_from_slice(body);
+    value
+}
+
+fn decode(key: Key, value: &[u8]) -> Result<Item, StoreError> {
+    let (version, body) = value
+        .split_first_chunk::<8>()
+        .ok_or_else(|| StoreError::Backend("corrupt item value".into()))?;
+    Ok(Item::new(key, u64::from_be_bytes(*version), body.to_vec()))
+}
+
+fn check_key(key: &Key) -> Result<(), StoreError> {
+    if key.pk.is_empty() || key.sk.is_empty() {
+        return Err(StoreError::Invalid("keys must not be empty".into()));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Table for EmbeddedTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        check_key(key)?;
+        read::get(&self.db, key)
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        read::page(&self.db, query)
+    }
+
+    async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
+        read::count(&self.db, pk, range)
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        check_key(&item.key)?;
+        self.writer
+            .submit(vec![Write::Put { item, condition }])
+            .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        check_key(key)?;
+        self.writer
+            .submit(vec![Write::Delete {
+                key: key.clone(),
+                condition,
+            }])
+            .await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() || writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Invalid(format!(
+                "a transaction holds 1 to {MAX_TRANSACTION_ITEMS} writes, not {}",
+                writes.len()
+            )));
+        }
+        let mut seen = HashSet::new();
+        for write in &writes {
+            check_key(write.key())?;
+            if !seen.insert(write.key().clone()) {
+                return Err(StoreError::Invalid(
+                    "a transaction may touch each key once".into(),
+                ));
+            }
+        }
+        self.writer.submit(writes).await
+    }
+
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        for write in &writes {
+            check_key(write.key())?;
+            if !matches!(write, Write::Put { .. } | Write::Delete { .. })
+                || write.condition() != Condition::Always
+            {
+                return Err(StoreError::Invalid(
+                    "batch writes are unconditional puts and deletes".into(),
+                ));
+            }
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.writer.submit(writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_in_memory_table_passes_the_contract_suite() {
+        super::super::contract::run_all(|| async { EmbeddedTable::in_memory() }).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_table_keeps_items_across_reopen() {
+        let dir = std::env::temp_dir().join(format!("muster-redb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("reopen.redb");
+        let _ = std::fs::remove_file(&path);
+        {
+            let table = EmbeddedTable::open(&path).unwrap();
+            let item = Item::new(Key::new("P", "S"), 3, b"x".to_vec());
+            table.put(item, Condition::NotExists).await.unwrap();
+        }
+        let table = EmbeddedTable::open(&path).unwrap();
+        let got = table.get(&Key::new("P", "S")).await.unwrap().unwrap();
+        assert_eq!((got.version, got.body), (3, b"x".to_vec()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

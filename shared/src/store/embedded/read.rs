@@ -1,0 +1,109 @@
+//! Reads of the embedded store: point reads, partition pages and counts, each in its own redb
+//! read transaction (a consistent snapshot), run inline since they never wait on a writer.
+
+use std::ops::Bound;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use redb::{Database, ReadableDatabase};
+
+use super::{ITEMS, backend, decode};
+use crate::store::{Item, Key, Page, Query, SkRange, StoreError, prefix_end};
+
+fn bounds(range: &SkRange) -> (String, Option<String>) {
+    match range {
+        SkRange::Prefix(p) => (p.clone(), (!p.is_empty()).then(|| prefix_end(p))),
+        SkRange::Between { from, to } => (from.clone(), Some(to.clone())),
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| StoreError::Invalid("malformed page cursor".into()))
+}
+
+/// One item, or `None`.
+pub fn get(db: &Database, key: &Key) -> Result<Option<Item>, StoreError> {
+    let txn = db.begin_read().map_err(backend)?;
+    let table = txn.open_table(ITEMS).map_err(backend)?;
+    let found = table
+        .get((key.pk.as_str(), key.sk.as_str()))
+        .map_err(backend)?;
+    match found {
+        Some(guard) => Ok(Some(decode(key.clone(), guard.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// One page of a partition in sort-key order; the cursor is the last sort key returned.
+pub fn page(db: &Database, query: &Query) -> Result<Page, StoreError> {
+    let txn = db.begin_read().map_err(backend)?;
+    let table = txn.open_table(ITEMS).map_err(backend)?;
+    let (from, to) = bounds(&query.range);
+    let start = match &query.cursor {
+        Some(c) => {
+            let after = decode_cursor(c)?;
+            if after < from {
+                return Err(StoreError::Invalid("page cursor outside the query".into()));
+            }
+            Bound::Excluded(after)
+        }
+        None => Bound::Included(from),
+    };
+    let pk = query.pk.as_str();
+    let lower = match &start {
+        Bound::Included(s) => Bound::Included((pk, s.as_str())),
+        Bound::Excluded(s) => Bound::Excluded((pk, s.as_str())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let next_pk = format!("{pk}\0");
+    let upper = match &to {
+        Some(t) => Bound::Excluded((pk, t.as_str())),
+        None => Bound::Excluded((next_pk.as_str(), "")),
+    };
+    let limit = query.effective_limit();
+    let mut items = Vec::new();
+    let mut more = false;
+    for entry in table
+        .range::<(&str, &str)>((lower, upper))
+        .map_err(backend)?
+    {
+        let (k, v) = entry.map_err(backend)?;
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        let (kpk, ksk) = k.value();
+        items.push(decode(Key::new(kpk, ksk), v.value())?);
+    }
+    let cursor = match (more, items.last()) {
+        (true, Some(last)) => Some(URL_SAFE_NO_PAD.encode(last.key.sk.as_bytes())),
+        _ => None,
+    };
+    Ok(Page { items, cursor })
+}
+
+/// How many items a range of a partition holds.
+pub fn count(db: &Database, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
+    let (from, to) = bounds(range);
+    let txn = db.begin_read().map_err(backend)?;
+    let table = txn.open_table(ITEMS).map_err(backend)?;
+    let lower = (pk, from.as_str());
+    let iter = match &to {
+        Some(t) => table.range::<(&str, &str)>(lower..(pk, t.as_str())),
+        None => table.range::<(&str, &str)>(lower..),
+    }
+    .map_err(backend)?;
+    let mut n = 0u64;
+    for entry in iter {
+        let (k, _) = entry.map_err(backend)?;
+        if k.value().0 != pk {
+            break;
+        }
+        n += 1;
+    }
+    Ok(n)
+}

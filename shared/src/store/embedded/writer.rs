@@ -1,0 +1,164 @@
+//! Group commit: one thread owns the embedded store's writes. Requests that arrive while a
+//! commit is under way are applied together in the next redb transaction and made durable by
+//! one commit, so concurrent writers share the cost of a sync instead of queueing for one each.
+//! Each request keeps its own all-or-nothing semantics: its conditions are all checked before
+//! any of its writes is applied, against the state left by the requests before it.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadableTable};
+use tokio::sync::oneshot;
+
+use super::{ITEMS, backend, decode, encode};
+use crate::store::{Condition, StoreError, Write};
+
+/// The most requests folded into one commit.
+const MAX_GROUP: usize = 512;
+
+struct Job {
+    writes: Vec<Write>,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The handle of the writer thread; dropping the last one stops and joins it.
+pub struct Writer {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread of `db`.
+    pub fn start(db: Arc<Database>) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("muster-redb-writer".into())
+            .spawn(move || run(&db, &rx))
+            .expect("the writer thread starts");
+        Self {
+            jobs: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Applies `writes` atomically, after the requests queued before them.
+    pub async fn submit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .as_ref()
+            .expect("the writer runs until dropped")
+            .send(Job { writes, reply })
+            .map_err(|_| StoreError::Backend("the storage writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the storage writer stopped".into()))?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn holds(condition: Condition, current: Option<u64>) -> bool {
+    match condition {
+        Condition::Always => true,
+        Condition::NotExists => current.is_none(),
+        Condition::Exists => current.is_some(),
+        Condition::VersionIs(v) => current == Some(v),
+    }
+}
+
+type ItemsTable<'t> = redb::Table<'t, (&'static str, &'static str), &'static [u8]>;
+
+/// Checks every condition of one request, then applies its writes.
+fn apply_one(table: &mut ItemsTable<'_>, writes: &[Write]) -> Result<(), StoreError> {
+    for (index, write) in writes.iter().enumerate() {
+        let key = write.key();
+        let found = table
+            .get((key.pk.as_str(), key.sk.as_str()))
+            .map_err(backend)?;
+        let current = match found {
+            Some(guard) => Some(decode(key.clone(), guard.value())?.version),
+            None => None,
+        };
+        if !holds(write.condition(), current) {
+            return Err(StoreError::ConditionFailed { index });
+        }
+    }
+    for write in writes {
+        match write {
+            Write::Put { item, .. } => {
+                let value = encode(item.version, &item.body);
+                table
+                    .insert(
+                        (item.key.pk.as_str(), item.key.sk.as_str()),
+                        value.as_slice(),
+                    )
+                    .map_err(backend)?;
+            }
+            Write::Delete { key, .. } => {
+                table
+                    .remove((key.pk.as_str(), key.sk.as_str()))
+                    .map_err(backend)?;
+            }
+            Write::Check { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn commit_group(db: &Database, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let txn = db.begin_write().map_err(backend)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    {
+        let mut table = txn.open_table(ITEMS).map_err(backend)?;
+        for job in jobs {
+            results.push(apply_one(&mut table, &job.writes));
+        }
+    }
+    if let Some(Err(e)) = results
+        .iter()
+        .find(|r| matches!(r, Err(StoreError::Backend(_))))
+    {
+        let e = StoreError::Backend(e.to_string());
+        txn.abort().map_err(backend)?;
+        return Err(e);
+    }
+    if results.iter().all(Result::is_err) {
+        txn.abort().map_err(backend)?;
+    } else {
+        txn.commit().map_err(backend)?;
+    }
+    Ok(results)
+}
+
+fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match commit_group(db, &jobs) {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "embedded store commit failed");
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Backend(e.to_string())));
+                }
+            }
+        }
+    }
+}
