@@ -1,5 +1,7 @@
 //! `muster`: run the service locally and administer tenants.
 
+mod directory;
+mod output;
 mod serve;
 mod tenant;
 
@@ -25,6 +27,48 @@ enum Command {
     /// Administer tenants.
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
+    /// SCIM secret tokens of a tenant.
+    #[command(subcommand)]
+    Token(tenant::TokenCommand),
+    /// OAuth API clients of a tenant.
+    #[command(subcommand)]
+    Client(tenant::ClientCommand),
+    /// Communities of a tenant.
+    #[command(subcommand)]
+    Community(directory::CommunityCommand),
+    /// Group to (community, role) mappings.
+    #[command(subcommand)]
+    Mapping(directory::MappingCommand),
+    /// Tenant and community administrators.
+    #[command(subcommand)]
+    Admin(directory::AdminCommand),
+    /// The keys that sign access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; tokens signed by the previous one stay valid until they expire.
+    /// A running `muster serve` uses the new key after a restart.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn rotate_keys(data: &DataArgs, json: bool) -> anyhow::Result<()> {
+    let path = data.data.join("signing-keys.json");
+    std::fs::create_dir_all(&data.data)?;
+    let mut keys = muster::auth::SigningKeys::load_or_create(&path)?;
+    keys.rotate();
+    keys.save(&path)?;
+    let out = serde_json::json!({"current_kid": keys.current_kid(), "kids": keys.kids()});
+    output::print(&out, json);
+    Ok(())
 }
 
 /// Where the embedded store lives; shared by every command that opens it.
@@ -40,7 +84,13 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Tenant(cmd) => tenant::run(cmd).await,
+        Command::Tenant(cmd) => tenant::tenant(cmd).await,
+        Command::Token(cmd) => tenant::token(cmd).await,
+        Command::Client(cmd) => tenant::client(cmd).await,
+        Command::Community(cmd) => directory::community(cmd).await,
+        Command::Mapping(cmd) => directory::mapping(cmd).await,
+        Command::Admin(cmd) => directory::admin_cmd(cmd).await,
+        Command::Keys(KeysCommand::Rotate { data, json }) => rotate_keys(&data, json),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

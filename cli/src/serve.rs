@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use muster::auth::SigningKeys;
 use muster::config::Config;
 use muster::http::{AppState, app};
 
@@ -49,7 +50,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = args.public_url {
         config.public_url = Some(url.trim_end_matches('/').to_owned());
     }
-    let state = AppState::new(Arc::new(table), config);
+    let keys_path = args.data.data.join("signing-keys.json");
+    let keys = SigningKeys::load_or_create(&keys_path)?;
+    let state = AppState::new(Arc::new(table), config).with_keys(keys);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -59,7 +62,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.data.data.display()
     );
     tracing::info!(%local, "serving");
-    axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server stopped")?;

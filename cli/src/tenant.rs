@@ -1,18 +1,31 @@
-//! `muster tenant …`: tenant administration on the embedded store.
+//! `muster tenant|token|client …`: tenants and their credentials, on the embedded store.
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Subcommand;
-use muster::auth::{NewTenant, ScimTokens, Tenants};
-use muster::store::Table;
-use serde_json::json;
+use muster::admin::Admin;
+use muster::auth::{NewClient, Scope};
+use muster::ids::TenantId;
+use serde_json::{Value, json};
 
 use crate::DataArgs;
+use crate::output::print;
 use crate::serve::open_store;
+
+/// Opens the store of `data` and the administration over it.
+pub fn admin(data: &DataArgs) -> anyhow::Result<Admin> {
+    Ok(Admin::new(Arc::new(open_store(data)?)))
+}
+
+/// Parses a tenant id given on the command line.
+pub fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
+    TenantId::parse(raw).with_context(|| format!("{raw:?} is not a tenant id"))
+}
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
-    /// Create a tenant and its first SCIM token (shown once).
+    /// Create a tenant with a SCIM token, an API client and a first administrator (secrets shown once).
     Create {
         /// Display name of the tenant.
         #[arg(long)]
@@ -20,6 +33,9 @@ pub enum TenantCommand {
         /// An allowed e-mail domain (repeat for several).
         #[arg(long = "domain")]
         domains: Vec<String>,
+        /// E-mail of the first tenant administrator (default: admin@ + the first domain).
+        #[arg(long)]
+        admin_email: Option<String>,
         /// Public base URL, to print an absolute SCIM URL.
         #[arg(long, env = "MUSTER_PUBLIC_URL")]
         public_url: Option<String>,
@@ -29,45 +45,219 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant.
+    Show {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-pub async fn run(cmd: TenantCommand) -> anyhow::Result<()> {
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Issue another SCIM token for a tenant (shown once).
+    Issue {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a SCIM token by id.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The token id (`scim_token_id`).
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Create an OAuth API client (secret shown once).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "api client")]
+        name: String,
+        /// A scope: scim or imports (repeat; default both).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// An address or CIDR network the client may call from (repeat; default any).
+        #[arg(long = "allow-ip")]
+        allowed_ips: Vec<String>,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client; its tokens stop working at once.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The client id.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's clients.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Create {
             name,
             domains,
+            admin_email,
             public_url,
             data,
             json,
         } => {
-            let table: Arc<dyn Table> = Arc::new(open_store(&data)?);
-            let tenant = Tenants::new(table.clone())
-                .create(NewTenant { name, domains })
+            let created = admin(&data)?
+                .create_tenant(&name, domains, admin_email)
                 .await?;
-            let token = ScimTokens::new(table).issue(&tenant.id).await?;
             let origin = public_url
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or_default();
-            let scim_base_url = format!("{origin}/tenants/{}/scim/v2", tenant.id);
-            if json {
-                let out = json!({
-                    "tenant_id": tenant.id.as_str(),
-                    "name": tenant.name,
-                    "domains": tenant.domains,
-                    "scim_base_url": scim_base_url,
-                    "scim_token": token.token,
-                    "scim_token_id": token.id,
-                });
-                println!("{out}");
-            } else {
-                println!("tenant:        {} ({})", tenant.id, tenant.name);
-                println!("SCIM base URL: {scim_base_url}");
-                println!("SCIM token:    {}", token.token);
+            let mut out = serde_json::to_value(&created)?;
+            out["scim_base_url"] = json!(format!("{origin}{}", created.scim_base_url));
+            print(&out, json);
+            if !json {
                 println!(
-                    "Keep the token now: muster stores only its hash and cannot show it again."
+                    "Keep the token and the client secret now: muster stores only their hashes."
                 );
             }
-            Ok(())
+        }
+        TenantCommand::List { data, json } => {
+            let tenants = admin(&data)?.tenants.list().await?;
+            print(&serde_json::to_value(tenants)?, json);
+        }
+        TenantCommand::Show { tenant, data, json } => {
+            let t = admin(&data)?.tenant(&tenant_id(&tenant)?).await?;
+            print(&serde_json::to_value(t)?, json);
         }
     }
+    Ok(())
+}
+
+pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Issue { tenant, data, json } => {
+            let admin = admin(&data)?;
+            let t = tenant_id(&tenant)?;
+            admin.tenant(&t).await?;
+            let token = admin.tokens.issue(&t).await?;
+            print(
+                &json!({"scim_token_id": token.id, "scim_token": token.token}),
+                json,
+            );
+        }
+        TokenCommand::Revoke {
+            tenant,
+            id,
+            data,
+            json,
+        } => {
+            let revoked = admin(&data)?
+                .tokens
+                .revoke(&tenant_id(&tenant)?, &id)
+                .await?;
+            anyhow::ensure!(revoked, "no token {id} in tenant {tenant}");
+            print(&json!({"scim_token_id": id, "revoked": true}), json);
+        }
+    }
+    Ok(())
+}
+
+pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Create {
+            tenant,
+            name,
+            scopes,
+            allowed_ips,
+            data,
+            json,
+        } => {
+            let scopes = if scopes.is_empty() {
+                vec![Scope::Scim, Scope::Imports]
+            } else {
+                Scope::parse_list(&scopes.join(" "))
+                    .map_err(|e| anyhow::anyhow!("unknown scope {:?}: use scim or imports", e.0))?
+            };
+            let issued = admin(&data)?
+                .create_client(
+                    &tenant_id(&tenant)?,
+                    NewClient {
+                        name,
+                        scopes,
+                        allowed_ips,
+                    },
+                )
+                .await?;
+            let out = json!({
+                "client_id": issued.client_id,
+                "client_secret": issued.client_secret,
+                "scopes": Scope::format_list(&issued.client.scopes),
+                "allowed_ips": issued.client.allowed_ips,
+            });
+            print(&out, json);
+        }
+        ClientCommand::Revoke {
+            tenant,
+            id,
+            data,
+            json,
+        } => {
+            let revoked = admin(&data)?
+                .clients
+                .revoke(&tenant_id(&tenant)?, &id)
+                .await?;
+            anyhow::ensure!(revoked, "no client {id} in tenant {tenant}");
+            print(&json!({"client_id": id, "revoked": true}), json);
+        }
+        ClientCommand::List { tenant, data, json } => {
+            let clients = admin(&data)?.clients.list(&tenant_id(&tenant)?).await?;
+            print(
+                &Value::Array(
+                    clients
+                        .iter()
+                        .map(|c| serde_json::to_value(c).unwrap_or_default())
+                        .collect(),
+                ),
+                json,
+            );
+        }
+    }
+    Ok(())
 }

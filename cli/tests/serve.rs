@@ -132,7 +132,7 @@ fn the_readme_tour_creates_reads_lists_and_deletes_a_user_over_http() {
         (200, Some("ada@acme.test"))
     );
     let (_, list) = http(&server.addr, "GET", &format!("{base}/Users"), token, None);
-    assert_eq!(list["totalResults"], 1);
+    assert_eq!(list["totalResults"], 2, "the first administrator and ada");
     let (status, _) = http(
         &server.addr,
         "DELETE",

@@ -16,6 +16,11 @@ pub struct Config {
     pub max_payload: usize,
     /// Largest SCIM list page.
     pub max_results: usize,
+    /// Take a request's source address from the first hop of `X-Forwarded-For`: set it only
+    /// behind a proxy that writes that header, since clients can forge it otherwise.
+    pub trust_forwarded_for: bool,
+    /// SHA-256 (hex) of the operator key that opens the `/admin` routes; `None` closes them.
+    pub operator_key_sha256: Option<String>,
 }
 
 impl Default for Config {
@@ -24,19 +29,36 @@ impl Default for Config {
             public_url: None,
             max_payload: DEFAULT_MAX_PAYLOAD,
             max_results: DEFAULT_MAX_RESULTS,
+            trust_forwarded_for: false,
+            operator_key_sha256: None,
         }
     }
 }
 
 impl Config {
-    /// Reads `MUSTER_PUBLIC_URL` from the environment; everything else keeps its default.
+    /// Reads `MUSTER_PUBLIC_URL`, `MUSTER_TRUST_FORWARDED_FOR` (`1` or `true`) and the operator
+    /// key (`MUSTER_OPERATOR_KEY_SHA256`, or `MUSTER_OPERATOR_KEY` hashed at once) from the
+    /// environment; everything else keeps its default.
     pub fn from_env() -> Self {
         let public_url = std::env::var("MUSTER_PUBLIC_URL")
             .ok()
             .map(|u| u.trim_end_matches('/').to_owned())
             .filter(|u| !u.is_empty());
+        let trust_forwarded_for = std::env::var("MUSTER_TRUST_FORWARDED_FOR")
+            .is_ok_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"));
+        let operator_key_sha256 = std::env::var("MUSTER_OPERATOR_KEY_SHA256")
+            .ok()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .or_else(|| {
+                std::env::var("MUSTER_OPERATOR_KEY")
+                    .ok()
+                    .map(|k| crate::auth::sha256_hex(k.trim().as_bytes()))
+            })
+            .filter(|h| !h.is_empty());
         Self {
             public_url,
+            trust_forwarded_for,
+            operator_key_sha256,
             ..Self::default()
         }
     }

@@ -3,7 +3,9 @@
 //! Domain logic talks to storage through the [`store::Table`] port only; the HTTP surface is
 //! one axum Router ([`http::app`]) served by `muster serve`, by each Lambda and by the tests.
 
+pub mod admin;
 pub mod auth;
+pub mod community;
 pub mod config;
 pub mod http;
 pub mod ids;

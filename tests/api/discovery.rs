@@ -34,11 +34,15 @@ async fn service_provider_config_advertises_patch_etags_limits_and_bearer_auth()
 async fn resource_types_name_their_schemas_and_extensions() {
     let app = TestApp::new().await;
     let list = app.get("/ResourceTypes").await.body;
-    assert_eq!(list["totalResults"], 2);
+    assert_eq!(list["totalResults"], 3);
     let user = app.get("/ResourceTypes/User").await.body;
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(user["schema"], USER);
     assert_eq!(user["schemaExtensions"][0]["schema"], ENTERPRISE);
+    assert_eq!(
+        user["schemaExtensions"][1]["schema"],
+        "urn:muster:params:scim:schemas:extension:community:2.0:User"
+    );
     assert_eq!(app.get("/ResourceTypes/Group").await.body["schema"], GROUP);
     app.get("/ResourceTypes/Nope")
         .await
@@ -64,7 +68,9 @@ async fn schemas_list_every_attribute_with_its_characteristics() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [USER, ENTERPRISE, GROUP]);
+    let community = "urn:muster:params:scim:schemas:core:2.0:Community";
+    let memberships = "urn:muster:params:scim:schemas:extension:community:2.0:User";
+    assert_eq!(ids, [USER, ENTERPRISE, GROUP, community, memberships]);
     let user = app.get(&format!("/Schemas/{USER}")).await.body;
     let user_name = attribute(&user, "userName");
     assert_eq!(user_name["required"], true);

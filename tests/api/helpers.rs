@@ -199,3 +199,126 @@ pub fn user(user_name: &str) -> Value {
 pub fn patch(ops: Value) -> Value {
     json!({"schemas": [PATCH], "Operations": ops})
 }
+
+/// An app whose signing keys the test holds, to issue API clients and access tokens.
+pub struct OAuthApp {
+    pub app: TestApp,
+    pub keys: muster::auth::SigningKeys,
+    pub clients: muster::auth::ApiClients,
+}
+
+impl OAuthApp {
+    pub async fn new() -> Self {
+        let app = TestApp::new().await;
+        let keys = muster::auth::SigningKeys::generate();
+        let clients = muster::auth::ApiClients::new(app.table.clone());
+        Self { app, keys, clients }.serving(None)
+    }
+
+    /// The same store and tenants served with `keys` (a restart after a rotation, say).
+    pub fn serving(mut self, keys: Option<muster::auth::SigningKeys>) -> Self {
+        if let Some(keys) = keys {
+            self.keys = keys;
+        }
+        let state = AppState::new(self.app.table.clone(), Config::default());
+        self.app.router = app(state.with_keys(self.keys.clone()));
+        self
+    }
+
+    /// Creates an API client of tenant `tenant` (an id such as `app.acme.id`).
+    pub async fn client(
+        &self,
+        tenant: &str,
+        scopes: &[muster::auth::Scope],
+        allowed_ips: &[&str],
+    ) -> muster::auth::IssuedClient {
+        let tenant = muster::ids::TenantId::parse(tenant).unwrap();
+        let new = muster::auth::NewClient {
+            name: "sync".into(),
+            scopes: scopes.to_vec(),
+            allowed_ips: allowed_ips.iter().map(|s| s.to_string()).collect(),
+        };
+        self.clients.create(&tenant, new).await.unwrap()
+    }
+
+    /// `POST /oauth/token` with this form body, optional Basic credentials (sent as given,
+    /// not form-encoded) and an optional peer address.
+    pub async fn token_request(
+        &self,
+        form: &str,
+        basic: Option<(&str, &str)>,
+        peer: Option<&str>,
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut req = Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some((id, secret)) = basic {
+            let credentials = base64(format!("{id}:{secret}").as_bytes(), false);
+            req = req.header("authorization", format!("Basic {credentials}"));
+        }
+        let mut req = req.body(Body::from(form.to_owned())).unwrap();
+        if let Some(peer) = peer {
+            let addr: std::net::SocketAddr = peer.parse().unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(addr));
+        }
+        send_raw(&self.app.router, req).await
+    }
+
+    /// An access token of `client` obtained with Basic credentials (asserts a 200).
+    pub async fn token(&self, client: &muster::auth::IssuedClient) -> String {
+        let basic = (client.client_id.as_str(), client.client_secret.as_str());
+        let (status, _, body) = self
+            .token_request("grant_type=client_credentials", Some(basic), None)
+            .await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET /Users` of tenant `tenant` with `token`, from `peer` when given.
+    pub async fn scim_users(&self, tenant: &str, token: &str, peer: Option<&str>) -> Answer {
+        let mut req = Request::get(format!("/tenants/{tenant}/scim/v2/Users"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        if let Some(peer) = peer {
+            let addr: std::net::SocketAddr = peer.parse().unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(addr));
+        }
+        self.app.send(req).await
+    }
+}
+
+/// Sends a request and returns its status, headers and raw body bytes.
+pub async fn send_raw(router: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let response = router.clone().oneshot(req).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, bytes.to_vec())
+}
+
+/// Base64 of `data` (RFC 4648 §4, padded), or base64url without padding (§5) when `url`.
+pub fn base64(data: &[u8], url: bool) -> String {
+    let alphabet: &[u8; 64] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+        if !url {
+            out.push_str(&"=".repeat(3 - chunk.len()));
+        }
+    }
+    out
+}

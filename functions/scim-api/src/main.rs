@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use muster::auth::SigningKeys;
 use muster::config::Config;
 use muster::http::{AppState, app};
 use muster::store::EmbeddedTable;
@@ -15,7 +16,12 @@ async fn main() -> Result<(), lambda_http::Error> {
         .init();
     let data = std::env::var("MUSTER_DATA_DIR").unwrap_or_else(|_| "/tmp/muster".into());
     std::fs::create_dir_all(&data)?;
-    let table = EmbeddedTable::open(&std::path::Path::new(&data).join("muster.redb"))?;
-    let state = AppState::new(Arc::new(table), Config::from_env());
+    let data = std::path::Path::new(&data);
+    let table = EmbeddedTable::open(&data.join("muster.redb"))?;
+    let keys = match std::env::var("MUSTER_SIGNING_KEYS") {
+        Ok(json) => SigningKeys::from_json(&json)?,
+        Err(_) => SigningKeys::load_or_create(&data.join("signing-keys.json"))?,
+    };
+    let state = AppState::new(Arc::new(table), Config::from_env()).with_keys(keys);
     lambda_http::run(app(state)).await
 }

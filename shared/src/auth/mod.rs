@@ -1,9 +1,20 @@
-//! Tenants and the secrets that let a client act for one: SCIM bearer tokens.
+//! Tenants and the secrets that let a client act for one: SCIM bearer tokens, OAuth API
+//! clients, and the signed access tokens issued to them.
 
+mod clients;
+mod ip_range;
+mod jwt;
+mod keys;
+mod scope;
 mod secret;
 mod tenants;
 mod tokens;
 
+pub use clients::{ApiClients, ClientError, ClientRecord, IssuedClient, NewClient};
+pub use ip_range::{InvalidIpRange, IpRange};
+pub use jwt::{ACCESS_TOKEN_LIFETIME_SECS, ALGORITHM, Claims, ISSUER, JwtError, LEEWAY_SECS};
+pub use keys::{AccessToken, KeysError, MIN_SECRET_BYTES, SigningKeys};
+pub use scope::{Scope, UnknownScope};
 pub use secret::{constant_time_eq, sha256_hex};
 pub use tenants::{NewTenant, Tenant, TenantError, Tenants};
 pub use tokens::{IssuedToken, ScimTokens};

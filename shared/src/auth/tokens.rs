@@ -85,4 +85,17 @@ impl ScimTokens {
             record.secret_sha256.as_bytes(),
         ))
     }
+
+    /// Revokes a token by id; true if it existed. Requests bearing it fail from now on.
+    pub async fn revoke(&self, tenant: &TenantId, token_id: &str) -> Result<bool, StoreError> {
+        match self
+            .table
+            .delete(&keys::scim_token(tenant, token_id), Condition::Exists)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

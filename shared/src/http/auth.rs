@@ -1,5 +1,6 @@
 //! Bearer-token authentication of SCIM routes (RFC 6750 §2.1): the token must be one of the
-//! tenant's own; anything else is one and the same 401.
+//! tenant's own SCIM tokens, or an OAuth access token of one of its clients with the `scim`
+//! scope; anything else is one and the same 401.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::principal::{AuthFailure, SourceIp, authenticate_token};
+use crate::auth::Scope;
 use crate::ids::TenantId;
 use crate::scim::ScimError;
 
@@ -22,11 +25,20 @@ pub fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Lets the request through only with a valid SCIM token of the tenant in its path, and
-/// records the tenant in the request's extensions.
+/// True for a token shaped like a JWS compact serialisation (`eyJ….….…`); SCIM tokens
+/// (`mst_<id>.<secret>`) never are.
+fn is_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.split('.').count() == 3
+}
+
+/// Lets the request through only with a valid SCIM token of the tenant in its path, or an
+/// access token of one of its clients holding the `scim` scope from an allowed address, and
+/// records the tenant in the request's extensions. Another tenant's access token gets the
+/// same 401 as garbage; a missing scope or a refused address gets a SCIM 403.
 pub async fn require_scim_token(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
+    source_ip: SourceIp,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -39,6 +51,24 @@ pub async fn require_scim_token(
     let Some(token) = bearer(&req) else {
         return denied();
     };
+    if is_jwt(token) {
+        return match authenticate_token(&state, token, source_ip, Scope::Scim, Some(&tenant)).await
+        {
+            Ok(_) => {
+                req.extensions_mut().insert(tenant);
+                next.run(req).await
+            }
+            Err(AuthFailure::MissingToken | AuthFailure::InvalidToken) => denied(),
+            Err(AuthFailure::InsufficientScope(_)) => {
+                ScimError::forbidden("this access token does not hold the scim scope")
+                    .into_response()
+            }
+            Err(AuthFailure::AddressNotAllowed) => {
+                ScimError::forbidden("this client may not call from this address").into_response()
+            }
+            Err(AuthFailure::Internal) => ScimError::internal().into_response(),
+        };
+    }
     match state.tokens.verify(&tenant, token).await {
         Ok(true) => {
             req.extensions_mut().insert(tenant);

@@ -1,8 +1,11 @@
 //! The axum Router every entry point serves: `muster serve`, each Lambda, and the tests.
 
+mod admin;
 mod auth;
 mod discovery;
 mod extract;
+mod oauth;
+mod principal;
 mod resources;
 
 use std::sync::Arc;
@@ -10,15 +13,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::auth::{ScimTokens, Tenants};
+use crate::admin::Admin;
+use crate::auth::{ApiClients, ScimTokens, SigningKeys, Tenants};
+use crate::community::Communities;
 use crate::config::Config;
 use crate::scim::{Groups, ScimError, Users};
 use crate::store::Table;
 
 pub use extract::{ScimContext, scim_response};
+pub use principal::{
+    AuthFailure, Principal, SourceIp, authenticate_access_token, bearer_token,
+    require_imports_scope,
+};
 
 /// What every handler shares: storage, configuration and the services built on them.
 #[derive(Clone)]
@@ -35,19 +44,38 @@ pub struct AppState {
     pub users: Arc<Users>,
     /// Groups.
     pub groups: Arc<Groups>,
+    /// Communities.
+    pub communities: Arc<Communities>,
+    /// OAuth API clients.
+    pub clients: ApiClients,
+    /// The keys that sign and verify access tokens.
+    pub keys: Arc<SigningKeys>,
+    /// Tenant administration (the `/admin` routes).
+    pub admin: Admin,
 }
 
 impl AppState {
-    /// Builds every service over one table.
+    /// Builds every service over one table, with freshly generated signing keys (access
+    /// tokens then last as long as the process: use [`AppState::with_keys`] to keep them).
     pub fn new(table: Arc<dyn Table>, config: Config) -> Self {
         Self {
+            clients: ApiClients::new(table.clone()),
+            keys: Arc::new(SigningKeys::generate()),
             tenants: Tenants::new(table.clone()),
             tokens: ScimTokens::new(table.clone()),
             users: Arc::new(Users::new(table.clone())),
             groups: Arc::new(Groups::new(table.clone())),
+            communities: Arc::new(Communities::new(table.clone())),
+            admin: Admin::new(table.clone()),
             config: Arc::new(config),
             table,
         }
+    }
+
+    /// The same state signing and verifying access tokens with `keys`.
+    pub fn with_keys(mut self, keys: SigningKeys) -> Self {
+        self.keys = Arc::new(keys);
+        self
     }
 }
 
@@ -69,7 +97,9 @@ pub fn app(state: AppState) -> Router {
             "/health",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
         )
+        .route("/oauth/token", post(oauth::token))
         .nest("/tenants/{tenant}/scim/v2", scim)
+        .nest("/admin", admin::routes(&state))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

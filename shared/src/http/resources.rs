@@ -25,13 +25,19 @@ impl Pick for crate::scim::Users {
     }
 }
 
+impl Pick for crate::community::Communities {
+    fn pick(state: &AppState) -> &Arc<Self> {
+        &state.communities
+    }
+}
+
 impl Pick for crate::scim::Groups {
     fn pick(state: &AppState) -> &Arc<Self> {
         &state.groups
     }
 }
 
-/// Routes of both resource endpoints.
+/// Routes of the resource endpoints (Users, Groups, read-only Communities), Bulk and search.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.search", axum::routing::post(search_all))
@@ -43,6 +49,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/Groups/.search",
             axum::routing::post(search::<crate::scim::Groups>),
+        )
+        .route(
+            "/Communities/.search",
+            axum::routing::post(search::<crate::community::Communities>),
+        )
+        .route("/Communities", get(list::<crate::community::Communities>))
+        .route(
+            "/Communities/{id}",
+            get(read::<crate::community::Communities>),
         )
         .route(
             "/Users",

@@ -15,6 +15,7 @@ use super::resource::{Document, normalize};
 use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError};
+use crate::community::Derivation;
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -91,6 +92,7 @@ fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
 pub struct Groups {
     repo: Repo,
     members: Members,
+    derivation: Derivation,
 }
 
 impl Groups {
@@ -110,6 +112,7 @@ impl Groups {
         };
         Self {
             members: Members::new(table.clone()),
+            derivation: Derivation::new(table.clone()),
             repo: Repo::new(table, kind),
         }
     }
@@ -125,14 +128,16 @@ impl Groups {
         Ok(())
     }
 
+    /// Writes member changes, then derives community memberships from them.
     async fn apply_delta(
         &self,
         t: &TenantId,
-        group: &str,
+        group: &StoredResource,
         delta: MemberDelta,
     ) -> Result<(), ScimError> {
+        let (id, name) = (group.id.as_str(), display_name(group));
         let remove: Vec<String> = if delta.reset {
-            let current = self.members.of_group(t, group).await?;
+            let current = self.members.of_group(t, id).await?;
             current
                 .into_iter()
                 .filter(|id| !delta.add.contains(id))
@@ -140,9 +145,27 @@ impl Groups {
         } else {
             delta.remove.into_iter().collect()
         };
-        self.members.remove(t, group, &remove).await?;
+        self.members.remove(t, id, &remove).await?;
+        self.derivation.left(t, id, &remove).await?;
         let add: Vec<String> = delta.add.into_iter().collect();
-        self.members.add(t, group, &add).await
+        self.members.add(t, id, &add).await?;
+        self.derivation.joined(t, id, name, &add).await?;
+        Ok(())
+    }
+
+    /// After a rename, mappings by displayName may give other communities.
+    async fn after_rename(
+        &self,
+        t: &TenantId,
+        old: &str,
+        group: &StoredResource,
+    ) -> Result<(), ScimError> {
+        if old != display_name(group) {
+            self.derivation
+                .rederive(t, &group.id, display_name(group))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Splits a normalized body into the group document and its members.
@@ -157,7 +180,7 @@ impl Groups {
         let (doc, delta) = Self::split(normalize(group_rt(), body)?)?;
         self.check_users(t, &delta.add).await?;
         let group = self.repo.create(t, doc).await?;
-        if let Err(e) = self.apply_delta(t, &group.id, delta).await {
+        if let Err(e) = self.apply_delta(t, &group, delta).await {
             let _ = self
                 .repo
                 .remove(t, &group.id, &Preconditions::default())
@@ -182,11 +205,16 @@ impl Groups {
     ) -> Result<StoredResource, ScimError> {
         let (doc, delta) = Self::split(normalize(group_rt(), body)?)?;
         self.check_users(t, &delta.add).await?;
+        let mut old = String::new();
         let group = self
             .repo
-            .update(t, id, pre, |_| Ok(Some(doc.clone())))
+            .update(t, id, pre, |current| {
+                old = display_name(current).to_owned();
+                Ok(Some(doc.clone()))
+            })
             .await?;
-        self.apply_delta(t, id, delta).await?;
+        self.apply_delta(t, &group, delta).await?;
+        self.after_rename(t, &old, &group).await?;
         Ok(group)
     }
 
@@ -205,9 +233,11 @@ impl Groups {
             route(op, &mut delta, &mut doc_ops)?;
         }
         self.check_users(t, &delta.add).await?;
+        let mut old = String::new();
         let group = self
             .repo
             .update(t, id, pre, |current| {
+                old = display_name(current).to_owned();
                 if doc_ops.is_empty() {
                     return Ok(None);
                 }
@@ -218,7 +248,8 @@ impl Groups {
                 Ok(Some(normalize(group_rt(), Value::Object(doc))?))
             })
             .await?;
-        self.apply_delta(t, id, delta).await?;
+        self.apply_delta(t, &group, delta).await?;
+        self.after_rename(t, &old, &group).await?;
         Ok(group)
     }
 
@@ -231,7 +262,16 @@ impl Groups {
     ) -> Result<(), ScimError> {
         let current = self.repo.fetch(t, id).await?;
         pre.check_match(current.version)?;
-        self.members.clear_group(t, id).await?;
+        let mut cursor = None;
+        loop {
+            let (users, next) = self.members.page_of_group(t, id, cursor, 500).await?;
+            self.derivation.left(t, id, &users).await?;
+            self.members.remove(t, id, &users).await?;
+            match next {
+                Some(_) if !users.is_empty() => cursor = None,
+                _ => break,
+            }
+        }
         self.repo.remove(t, id, pre).await
     }
 
@@ -344,4 +384,12 @@ fn filtered_ids(f: &Filter) -> Option<Vec<String>> {
         }
         _ => None,
     }
+}
+
+fn display_name(group: &StoredResource) -> &str {
+    group
+        .doc
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }

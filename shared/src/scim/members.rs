@@ -80,6 +80,26 @@ impl Members {
         self.ids(query, keys::MEMBER_PREFIX).await
     }
 
+    /// One page of a group's member ids, for work that must not hold a whole large group.
+    pub async fn page_of_group(
+        &self,
+        t: &TenantId,
+        group: &str,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), ScimError> {
+        let query = Query::prefix(keys::group_members_pk(t, group), keys::MEMBER_PREFIX)
+            .limit(limit)
+            .after(cursor);
+        let page = self.table.query(&query).await?;
+        let ids = page
+            .items
+            .iter()
+            .map(|i| i.key.sk[keys::MEMBER_PREFIX.len()..].to_owned())
+            .collect();
+        Ok((ids, page.cursor))
+    }
+
     /// Ids of the groups a user belongs to.
     pub async fn of_user(&self, t: &TenantId, user: &str) -> Result<Vec<String>, ScimError> {
         let query = Query::prefix(keys::user_links_pk(t, user), keys::USER_GROUP_PREFIX);
@@ -92,12 +112,6 @@ impl Members {
             .into_iter()
             .map(|i| i.key.sk[prefix.len()..].to_owned())
             .collect())
-    }
-
-    /// Removes every member of a group, page by page.
-    pub async fn clear_group(&self, t: &TenantId, group: &str) -> Result<(), ScimError> {
-        let users = self.of_group(t, group).await?;
-        self.remove(t, group, &users).await
     }
 
     /// Removes a user from every group.

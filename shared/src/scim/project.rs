@@ -54,7 +54,12 @@ impl Projection {
 
     /// Whether the core attribute `name` will appear, so callers can skip reading it.
     pub fn includes(&self, name: &str) -> bool {
-        let is = |t: &Target| t.ext.is_none() && t.attr.name == name;
+        self.includes_in(None, name)
+    }
+
+    /// Whether attribute `name` of extension `ext` (core when `None`) will appear.
+    pub fn includes_in(&self, ext: Option<&str>, name: &str) -> bool {
+        let is = |t: &Target| t.ext == ext && t.attr.name == name;
         if !self.only.is_empty() {
             self.only.iter().any(is)
         } else {

@@ -89,8 +89,8 @@ impl From<ScimError> for SaveError {
 
 /// The resource repository for one [`Kind`].
 pub struct Repo {
-    pub(super) table: Arc<dyn Table>,
-    pub(super) kind: Kind,
+    pub(crate) table: Arc<dyn Table>,
+    pub(crate) kind: Kind,
 }
 
 fn index_item(key: Key, id: &str) -> Item {
@@ -101,7 +101,7 @@ fn index_item(key: Key, id: &str) -> Item {
     )
 }
 
-pub(super) fn decode(item: &Item) -> Result<StoredResource, ScimError> {
+pub(crate) fn decode(item: &Item) -> Result<StoredResource, ScimError> {
     let doc: Map<String, Value> = serde_json::from_slice(&item.body)
         .map_err(|e| ScimError::from(StoreError::Backend(format!("corrupt resource: {e}"))))?;
     let id = doc

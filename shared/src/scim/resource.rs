@@ -33,6 +33,16 @@ pub fn normalize(rt: &ResourceType, input: Value) -> Result<Document, ScimError>
                     "{key} must be an object of its attributes"
                 )));
             };
+            if ext
+                .attributes
+                .iter()
+                .all(|a| a.mutability == Mutability::ReadOnly)
+            {
+                // An extension whose attributes are all maintained by muster: the client can
+                // only declare it present, which the resource then keeps (RFC 7643 §3.3).
+                out.insert(ext.id.to_owned(), Value::Object(Map::new()));
+                continue;
+            }
             for (name, v) in fields {
                 if let Some(attr) = ext.attribute(&name) {
                     put(&mut out, Some(ext.id), attr, v)?;

@@ -7,9 +7,12 @@ use serde_json::{Value, json};
 use super::members::Members;
 use super::repo::{Kind, Repo, StoredResource, UniqueValue};
 use super::resource::{Document, normalize};
+use super::schema::MEMBERSHIP_SCHEMA;
 use super::schema::{ENTERPRISE_SCHEMA, ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError, patch};
+use crate::auth::{TenantError, Tenants};
+use crate::community::{Communities, Memberships};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -48,6 +51,9 @@ fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
 pub struct Users {
     repo: Repo,
     members: Members,
+    memberships: Memberships,
+    communities: Communities,
+    tenants: Tenants,
 }
 
 /// Checks a normalized user body beyond its schema.
@@ -77,14 +83,64 @@ impl Users {
         };
         Self {
             members: Members::new(table.clone()),
+            memberships: Memberships::new(table.clone()),
+            communities: Communities::new(table.clone()),
+            tenants: Tenants::new(table.clone()),
             repo: Repo::new(table, kind),
         }
+    }
+
+    /// 403 unless every e-mail of the user (or its userName, when it has no e-mail) is in one
+    /// of the tenant's allowed domains, when the tenant restricts domains.
+    async fn check_domain(&self, t: &TenantId, doc: &Document) -> Result<(), ScimError> {
+        let Some(tenant) = self.tenants.get(t).await.map_err(|e| match e {
+            TenantError::Store(s) => ScimError::from(s),
+            TenantError::Invalid(m) => ScimError::invalid_value(m),
+        })?
+        else {
+            return Ok(());
+        };
+        if tenant.domains.is_empty() {
+            return Ok(());
+        }
+        let mut addresses: Vec<&str> = doc
+            .get("emails")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("value").and_then(Value::as_str))
+            .collect();
+        if addresses.is_empty() {
+            addresses.extend(
+                doc.get("userName")
+                    .and_then(Value::as_str)
+                    .filter(|n| n.contains('@')),
+            );
+        }
+        for address in addresses {
+            let domain = address
+                .rsplit_once('@')
+                .map_or("", |(_, d)| d)
+                .to_lowercase();
+            let allowed = tenant
+                .domains
+                .iter()
+                .any(|d| domain == *d || domain.ends_with(&format!(".{d}")));
+            if !allowed {
+                return Err(ScimError::forbidden(format!(
+                    "the e-mail domain {domain:?} of {address:?} is not allowed for this tenant (allowed: {})",
+                    tenant.domains.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Creates a user from a POST body (RFC 7644 §3.3).
     pub async fn create(&self, t: &TenantId, body: Value) -> Result<StoredResource, ScimError> {
         let doc = normalize(user_rt(), body)?;
         check(&doc)?;
+        self.check_domain(t, &doc).await?;
         self.repo.create(t, doc).await
     }
 
@@ -103,6 +159,7 @@ impl Users {
     ) -> Result<StoredResource, ScimError> {
         let doc = normalize(user_rt(), body)?;
         check(&doc)?;
+        self.check_domain(t, &doc).await?;
         self.repo
             .update(t, id, pre, |_| Ok(Some(doc.clone())))
             .await
@@ -117,6 +174,13 @@ impl Users {
         pre: &Preconditions,
     ) -> Result<StoredResource, ScimError> {
         let ops = patch::parse_request(body)?;
+        let current = self.repo.fetch(t, id).await?;
+        let mut preview = current.body();
+        for op in &ops {
+            patch::apply(user_rt(), &mut preview, op)?;
+        }
+        self.check_domain(t, &normalize(user_rt(), Value::Object(preview))?)
+            .await?;
         self.repo
             .update(t, id, pre, |current| {
                 let mut doc = current.body();
@@ -140,6 +204,7 @@ impl Users {
         let current = self.repo.fetch(t, id).await?;
         pre.check_match(current.version)?;
         self.members.clear_user(t, id).await?;
+        self.memberships.clear_user(t, id).await?;
         self.repo.remove(t, id, pre).await
     }
 
@@ -179,6 +244,30 @@ impl Users {
             }
             if !groups.is_empty() {
                 value["groups"] = Value::Array(groups);
+            }
+        }
+        if projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships") {
+            let mut memberships = Vec::new();
+            for m in self.memberships.of_user(t, &user.id).await? {
+                let mut entry = json!({
+                    "value": m.community,
+                    "$ref": format!("{base}/Communities/{}", m.community),
+                    "role": m.role,
+                    "status": m.status,
+                });
+                if let Some(name) = self.communities.name(t, &m.community).await? {
+                    entry["display"] = json!(name);
+                }
+                memberships.push(entry);
+            }
+            if !memberships.is_empty() {
+                value[MEMBERSHIP_SCHEMA] = json!({ "memberships": memberships });
+            }
+            if value.get(MEMBERSHIP_SCHEMA).is_some()
+                && let Some(Value::Array(schemas)) = value.get_mut("schemas")
+                && !schemas.contains(&json!(MEMBERSHIP_SCHEMA))
+            {
+                schemas.push(json!(MEMBERSHIP_SCHEMA));
             }
         }
         Ok(projection.apply(value))

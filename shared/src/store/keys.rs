@@ -95,3 +95,17 @@ pub fn user_group(t: &TenantId, user: &str, group: &str) -> Key {
         format!("{USER_GROUP_PREFIX}{group}"),
     )
 }
+
+/// Sort-key prefix of API clients in their tenant's partition.
+pub const CLIENT_PREFIX: &str = "CLIENT#";
+
+/// An OAuth API client's record, addressed by its globally unique id alone: the token
+/// endpoint learns the client before it knows the tenant.
+pub fn client(client_id: &str) -> Key {
+    Key::new(format!("{CLIENT_PREFIX}{client_id}"), "CLIENT")
+}
+
+/// An API client's entry in its tenant's partition, for listing.
+pub fn client_listing(t: &TenantId, client_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{CLIENT_PREFIX}{client_id}"))
+}

@@ -61,6 +61,13 @@ fn apply_extension(
             if op.op == Op::Replace {
                 doc.remove(ext.id);
             }
+            if ext
+                .attributes
+                .iter()
+                .all(|a| a.mutability == Mutability::ReadOnly)
+            {
+                doc.insert(ext.id.to_owned(), Value::Object(Map::new()));
+            }
             apply_fields(doc, ext, op.op, fields)?;
         }
         _ => {

@@ -1,12 +1,14 @@
 //! Attribute definitions (RFC 7643 §2 and §7): the one description of each resource that
 //! validation, projection and the `/Schemas` endpoint all read.
 
+mod community;
 mod core;
 mod group;
 mod user;
 
 use serde_json::{Value, json};
 
+pub use community::{COMMUNITY_SCHEMA, MEMBERSHIP_SCHEMA, community_schema, membership_schema};
 pub use group::{GROUP_SCHEMA, group_schema};
 pub use user::{ENTERPRISE_SCHEMA, USER_SCHEMA, enterprise_schema, user_schema};
 
@@ -311,13 +313,20 @@ pub fn resource_types() -> &'static [ResourceType] {
                 endpoint: "/Users",
                 description: "A person of the tenant's directory",
                 schema: user_schema(),
-                extensions: vec![(enterprise_schema(), false)],
+                extensions: vec![(enterprise_schema(), false), (membership_schema(), false)],
             },
             ResourceType {
                 name: "Group",
                 endpoint: "/Groups",
                 description: "A group of users pushed by the identity provider",
                 schema: group_schema(),
+                extensions: vec![],
+            },
+            ResourceType {
+                name: "Community",
+                endpoint: "/Communities",
+                description: "A community of the tenant (read-only)",
+                schema: community_schema(),
                 extensions: vec![],
             },
         ]
@@ -334,8 +343,14 @@ pub fn resource_type(name: &str) -> &'static ResourceType {
 }
 
 /// Every schema muster serves, in `/Schemas` order.
-pub fn schemas() -> [&'static Schema; 3] {
-    [user_schema(), enterprise_schema(), group_schema()]
+pub fn schemas() -> [&'static Schema; 5] {
+    [
+        user_schema(),
+        enterprise_schema(),
+        group_schema(),
+        community_schema(),
+        membership_schema(),
+    ]
 }
 
 pub use core::common_attributes;

@@ -1,0 +1,262 @@
+//! The administration commands as an operator runs them, each with `--json`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("muster-admin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn muster(data: &Path, args: &[&str]) -> Value {
+    let out = Command::new(MUSTER)
+        .args(args)
+        .arg("--json")
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "muster {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("muster {args:?} printed no JSON ({e})"))
+}
+
+fn fails(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(MUSTER)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "muster {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn tenant_create_prints_a_client_and_a_first_administrator() {
+    let data = data_dir("create");
+    let t = muster(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Acme",
+            "--domain",
+            "acme.example",
+        ],
+    );
+    for key in [
+        "tenant_id",
+        "scim_base_url",
+        "scim_token",
+        "client_id",
+        "client_secret",
+        "admin_user_id",
+    ] {
+        assert!(
+            t[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key} missing in {t}"
+        );
+    }
+    assert_eq!(t["admin_email"], "admin@acme.example");
+    let tenant = t["tenant_id"].as_str().unwrap();
+    let listed = muster(&data, &["tenant", "list"]);
+    assert_eq!(listed[0]["id"], tenant);
+    let shown = muster(&data, &["tenant", "show", "--tenant", tenant]);
+    assert_eq!(shown["domains"][0], "acme.example");
+    let clients = muster(&data, &["client", "list", "--tenant", tenant]);
+    assert_eq!(clients[0]["client_id"], t["client_id"]);
+    assert!(
+        !clients
+            .to_string()
+            .contains(t["client_secret"].as_str().unwrap())
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+#[test]
+fn communities_mappings_admins_tokens_and_clients_are_managed_from_the_command_line() {
+    let data = data_dir("manage");
+    let t = muster(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Beta",
+            "--admin-email",
+            "boss@beta.example",
+        ],
+    );
+    let tenant = t["tenant_id"].as_str().unwrap();
+    let c = muster(
+        &data,
+        &[
+            "community",
+            "create",
+            "--tenant",
+            tenant,
+            "--name",
+            "Engineering",
+        ],
+    );
+    let community = c["id"].as_str().unwrap();
+    assert_eq!(
+        muster(&data, &["community", "list", "--tenant", tenant])[0]["name"],
+        "Engineering"
+    );
+    assert!(
+        fails(
+            &data,
+            &[
+                "community",
+                "create",
+                "--tenant",
+                tenant,
+                "--name",
+                "engineering"
+            ]
+        )
+        .contains("already")
+    );
+    let m = muster(
+        &data,
+        &[
+            "mapping",
+            "set",
+            "--tenant",
+            tenant,
+            "--group",
+            "Eng Team",
+            "--community",
+            "Engineering",
+            "--role",
+            "contributor",
+        ],
+    );
+    assert_eq!(m["mapping"]["community"], community);
+    assert_eq!(m["mapping"]["role"], "contributor");
+    assert_eq!(
+        muster(&data, &["mapping", "list", "--tenant", tenant])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        fails(
+            &data,
+            &[
+                "mapping",
+                "set",
+                "--tenant",
+                tenant,
+                "--group",
+                "X",
+                "--community",
+                community,
+                "--role",
+                "owner"
+            ]
+        )
+        .contains("unknown role")
+    );
+    muster(
+        &data,
+        &[
+            "mapping",
+            "remove",
+            "--tenant",
+            tenant,
+            "--group",
+            "Eng Team",
+            "--community",
+            community,
+        ],
+    );
+    let a = muster(
+        &data,
+        &[
+            "admin",
+            "add",
+            "--tenant",
+            tenant,
+            "--user",
+            "boss@beta.example",
+            "--community",
+            "Engineering",
+        ],
+    );
+    assert_eq!(
+        (a["user_id"].clone(), a["role"].clone()),
+        (t["admin_user_id"].clone(), "administrator".into())
+    );
+    assert!(
+        fails(
+            &data,
+            &["admin", "add", "--tenant", tenant, "--user", "nobody"]
+        )
+        .contains("no user")
+    );
+    let token = muster(&data, &["token", "issue", "--tenant", tenant]);
+    assert!(token["scim_token"].as_str().unwrap().starts_with("mst_"));
+    let id = token["scim_token_id"].as_str().unwrap();
+    assert_eq!(
+        muster(&data, &["token", "revoke", "--tenant", tenant, "--id", id])["revoked"],
+        true
+    );
+    let client = muster(
+        &data,
+        &[
+            "client",
+            "create",
+            "--tenant",
+            tenant,
+            "--scope",
+            "imports",
+            "--allow-ip",
+            "10.0.0.0/8",
+        ],
+    );
+    assert_eq!(client["scopes"], "imports");
+    let cid = client["client_id"].as_str().unwrap();
+    assert_eq!(
+        muster(
+            &data,
+            &["client", "revoke", "--tenant", tenant, "--id", cid]
+        )["revoked"],
+        true
+    );
+    assert!(
+        fails(
+            &data,
+            &["client", "create", "--tenant", tenant, "--scope", "root"]
+        )
+        .contains("unknown scope")
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+#[test]
+fn rotating_keys_adds_a_current_key_and_keeps_the_previous_one() {
+    let data = data_dir("keys");
+    let first = muster(&data, &["keys", "rotate"]);
+    let second = muster(&data, &["keys", "rotate"]);
+    assert_ne!(first["current_kid"], second["current_kid"]);
+    let kids = second["kids"].as_array().unwrap();
+    assert!(
+        kids.contains(&first["current_kid"]),
+        "the previous key still verifies: {second}"
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+}

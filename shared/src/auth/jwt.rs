@@ -1,0 +1,332 @@
+//! HS256 JSON Web Tokens (RFC 7519 over the JWS compact serialisation of RFC 7515): the
+//! access tokens the token endpoint issues, signed and verified by hand over HMAC-SHA-256.
+//!
+//! Only `alg: HS256` is accepted, exactly (RFC 8725 §3.1: never let the token choose the
+//! algorithm, and never accept `none`); the key is the one the header's `kid` names.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::scope::{Scope, UnknownScope};
+use crate::ids::{TenantId, random_bytes, to_hex};
+
+/// The `iss` of every token muster issues.
+pub const ISSUER: &str = "muster";
+
+/// The only accepted `alg`.
+pub const ALGORITHM: &str = "HS256";
+
+/// How long an access token lives, in seconds (the token endpoint's `expires_in`).
+pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 900;
+
+/// Clock skew tolerated when checking `exp` and `iat`, in seconds (RFC 7519 §4.1.4 allows
+/// "some small leeway").
+pub const LEEWAY_SECS: i64 = 30;
+
+/// Tokens longer than this are refused before any decoding.
+const MAX_TOKEN_LEN: usize = 4096;
+
+/// The claims of a muster access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer: always [`ISSUER`].
+    pub iss: String,
+    /// Subject: the client id.
+    pub sub: String,
+    /// The tenant the client acts for.
+    pub tenant: TenantId,
+    /// Granted scopes, space-separated (RFC 6749 §3.3).
+    pub scope: String,
+    /// Issued at (seconds since the Unix epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the Unix epoch).
+    pub exp: i64,
+    /// A unique token id (32 hex digits).
+    pub jti: String,
+}
+
+impl Claims {
+    /// The claims of an access token for `client_id` of `tenant` with `scopes`, issued at
+    /// `now` and living [`ACCESS_TOKEN_LIFETIME_SECS`].
+    pub fn access(client_id: &str, tenant: &TenantId, scopes: &[Scope], now: i64) -> Self {
+        Self {
+            iss: ISSUER.to_owned(),
+            sub: client_id.to_owned(),
+            tenant: tenant.clone(),
+            scope: Scope::format_list(scopes),
+            iat: now,
+            exp: now + ACCESS_TOKEN_LIFETIME_SECS,
+            jti: to_hex(&random_bytes::<16>()),
+        }
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> Result<Vec<Scope>, UnknownScope> {
+        Scope::parse_list(&self.scope)
+    }
+}
+
+/// Why a token was refused. Callers answer every variant with the same 401; the variants
+/// exist for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    /// Not three base64url segments of JSON objects, or a header without `kid`.
+    #[error("malformed token")]
+    Malformed,
+    /// `alg` is not exactly HS256, or the header lists critical extensions.
+    #[error("unsupported algorithm or header")]
+    Algorithm,
+    /// No key has the header's `kid` (unknown, or retired by rotation).
+    #[error("unknown signing key")]
+    UnknownKey,
+    /// The signature does not match.
+    #[error("bad signature")]
+    Signature,
+    /// `exp` is past (beyond the leeway), or `iat` is in the future.
+    #[error("expired or not yet valid")]
+    Expired,
+    /// `iss` is not muster.
+    #[error("wrong issuer")]
+    Issuer,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    typ: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(default, skip_serializing)]
+    crit: Option<serde_json::Value>,
+}
+
+fn mac(secret: &[u8]) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length")
+}
+
+/// Signs `claims` with HS256 under the key `kid`, returning the compact serialisation
+/// `header.payload.signature` (RFC 7515 §7.1).
+pub fn encode(claims: &Claims, kid: &str, secret: &[u8]) -> String {
+    let header = Header {
+        alg: ALGORITHM.to_owned(),
+        typ: Some("JWT".to_owned()),
+        kid: Some(kid.to_owned()),
+        crit: None,
+    };
+    let header = serde_json::to_vec(&header).expect("a JWT header serialises");
+    let payload = serde_json::to_vec(claims).expect("JWT claims serialise");
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let mut mac = mac(secret);
+    mac.update(signing_input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
+}
+
+/// Verifies `token` and returns its claims. `key` maps a `kid` to its secret; `now` is
+/// seconds since the Unix epoch.
+///
+/// Checks, in this order: the shape, `alg` exactly HS256 and no `crit` (RFC 7515 §4.1.11),
+/// the signature in constant time with the key `kid` names (RFC 7515 §5.2 step 8), then
+/// `iss`, `exp` with [`LEEWAY_SECS`] (RFC 7519 §4.1.4: the token MUST NOT be accepted on or
+/// after its expiry) and `iat` not in the future. The payload is parsed only once the
+/// signature holds.
+pub fn decode<'k>(
+    token: &str,
+    key: impl FnOnce(&str) -> Option<&'k [u8]>,
+    now: i64,
+) -> Result<Claims, JwtError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(JwtError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(header64), Some(payload64), Some(signature64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+    let header = URL_SAFE_NO_PAD
+        .decode(header64)
+        .map_err(|_| JwtError::Malformed)?;
+    let header: Header = serde_json::from_slice(&header).map_err(|_| JwtError::Malformed)?;
+    if header.alg != ALGORITHM || header.crit.is_some() {
+        return Err(JwtError::Algorithm);
+    }
+    let kid = header.kid.ok_or(JwtError::Malformed)?;
+    let secret = key(&kid).ok_or(JwtError::UnknownKey)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature64)
+        .map_err(|_| JwtError::Signature)?;
+    let mut mac = mac(secret);
+    mac.update(header64.as_bytes());
+    mac.update(b".");
+    mac.update(payload64.as_bytes());
+    mac.verify_slice(&signature)
+        .map_err(|_| JwtError::Signature)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload64)
+        .map_err(|_| JwtError::Malformed)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)?;
+    if claims.iss != ISSUER {
+        return Err(JwtError::Issuer);
+    }
+    if now >= claims.exp.saturating_add(LEEWAY_SECS) || claims.iat > now.saturating_add(LEEWAY_SECS)
+    {
+        return Err(JwtError::Expired);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NOW: i64 = 1_700_000_000;
+
+    fn claims() -> Claims {
+        Claims::access(
+            "mcl_0123",
+            &TenantId::parse("acme").unwrap(),
+            &[Scope::Scim],
+            NOW,
+        )
+    }
+
+    fn lookup(kid: &str) -> Option<&'static [u8]> {
+        (kid == "k1").then_some(KEY)
+    }
+
+    fn segment(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn a_signed_token_decodes_to_the_same_claims() {
+        let c = claims();
+        let token = encode(&c, "k1", KEY);
+        assert_eq!(decode(&token, lookup, NOW + 10), Ok(c));
+        let header = URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(header).unwrap(),
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#
+        );
+    }
+
+    #[test]
+    fn the_signature_matches_a_known_hs256_vector() {
+        // RFC 7515 appendix A.1 signs this input with this key; we reproduce the signature.
+        let key = URL_SAFE_NO_PAD
+            .decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
+            .unwrap();
+        let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+        let mut m = mac(&key);
+        m.update(input.as_bytes());
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
+    }
+
+    #[test]
+    fn a_tampered_payload_or_signature_is_refused() {
+        let token = encode(&claims(), "k1", KEY);
+        let [h, _, s]: [&str; 3] = token.split('.').collect::<Vec<_>>().try_into().unwrap();
+        let mut other = claims();
+        other.tenant = TenantId::parse("beta").unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap());
+        let forged = format!("{h}.{forged_payload}.{s}");
+        assert_eq!(decode(&forged, lookup, NOW), Err(JwtError::Signature));
+        let flipped = format!(
+            "{}{}",
+            &token[..token.len() - 1],
+            if token.ends_with('A') { 'B' } else { 'A' }
+        );
+        assert_eq!(decode(&flipped, lookup, NOW), Err(JwtError::Signature));
+        let other_key = encode(&claims(), "k1", b"another key of thirty-two bytes!");
+        assert_eq!(decode(&other_key, lookup, NOW), Err(JwtError::Signature));
+    }
+
+    #[test]
+    fn only_hs256_exactly_is_accepted() {
+        let token = encode(&claims(), "k1", KEY);
+        let rest = token.split_once('.').unwrap().1;
+        for alg in ["none", "None", "hs256", "HS384", "RS256", "HS256 "] {
+            let header = segment(&format!(r#"{{"alg":"{alg}","kid":"k1"}}"#));
+            assert_eq!(
+                decode(&format!("{header}.{rest}"), lookup, NOW),
+                Err(JwtError::Algorithm),
+                "{alg}"
+            );
+        }
+        let payload = token.split('.').nth(1).unwrap();
+        let unsigned = format!("{}.{payload}.", segment(r#"{"alg":"none","kid":"k1"}"#));
+        assert_eq!(decode(&unsigned, lookup, NOW), Err(JwtError::Algorithm));
+        let crit = segment(r#"{"alg":"HS256","kid":"k1","crit":["exp"]}"#);
+        assert_eq!(
+            decode(&format!("{crit}.{rest}"), lookup, NOW),
+            Err(JwtError::Algorithm)
+        );
+    }
+
+    #[test]
+    fn an_unknown_kid_or_a_missing_kid_is_refused() {
+        let token = encode(&claims(), "k2", KEY);
+        assert_eq!(decode(&token, lookup, NOW), Err(JwtError::UnknownKey));
+        let rest = token.split_once('.').unwrap().1;
+        let no_kid = format!("{}.{rest}", segment(r#"{"alg":"HS256"}"#));
+        assert_eq!(decode(&no_kid, lookup, NOW), Err(JwtError::Malformed));
+    }
+
+    #[test]
+    fn expiry_is_enforced_with_a_small_leeway() {
+        let token = encode(&claims(), "k1", KEY);
+        let exp = NOW + ACCESS_TOKEN_LIFETIME_SECS;
+        assert!(decode(&token, lookup, exp).is_ok());
+        assert!(decode(&token, lookup, exp + LEEWAY_SECS - 1).is_ok());
+        assert_eq!(
+            decode(&token, lookup, exp + LEEWAY_SECS),
+            Err(JwtError::Expired)
+        );
+        assert_eq!(
+            decode(&token, lookup, NOW - LEEWAY_SECS - 1),
+            Err(JwtError::Expired),
+            "issued in the future"
+        );
+    }
+
+    #[test]
+    fn a_wrong_issuer_is_refused() {
+        let mut c = claims();
+        c.iss = "someone-else".into();
+        assert_eq!(
+            decode(&encode(&c, "k1", KEY), lookup, NOW),
+            Err(JwtError::Issuer)
+        );
+    }
+
+    #[test]
+    fn garbage_is_malformed_and_never_panics() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "a.b.c.d",
+            "e30.e30.",
+            "not-a-token",
+            &"x".repeat(5000),
+        ] {
+            assert!(decode(bad, lookup, NOW).is_err(), "{bad:?}");
+        }
+    }
+}

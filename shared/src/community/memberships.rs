@@ -1,0 +1,251 @@
+//! Membership storage: one item per (user, community) under the user, and its reverse under the
+//! community, written together. Each change adds or removes one source and recomputes the
+//! effective role; the membership is deleted with its last source.
+
+use std::sync::Arc;
+
+use super::{Membership, Role, Source, Status};
+use crate::ids::{TenantId, now_rfc3339};
+use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, query_all};
+
+/// How many times a membership change is retried when another writer interleaves.
+const ATTEMPTS: usize = 16;
+
+/// The key of a user's membership of a community.
+fn by_user(t: &TenantId, user: &str, community: &str) -> Key {
+    Key::new(format!("T#{t}#U#{user}"), format!("C#{community}"))
+}
+
+/// The reverse key, listing a community's members.
+fn by_community(t: &TenantId, community: &str, user: &str) -> Key {
+    Key::new(format!("T#{t}#C#{community}"), format!("M#{user}"))
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("corrupt membership: {e}"))
+}
+
+/// Membership storage over the Table port.
+#[derive(Clone)]
+pub struct Memberships {
+    table: Arc<dyn Table>,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new membership.
+    Created,
+    /// Role or sources changed.
+    Updated,
+    /// The last source went away.
+    Deleted,
+    /// Nothing to do.
+    Unchanged,
+}
+
+impl Memberships {
+    /// Memberships over `table`.
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Reads one membership.
+    pub async fn get(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+    ) -> Result<Option<(Membership, u64)>, StoreError> {
+        match self.table.get(&by_user(t, user, community)).await? {
+            Some(item) => Ok(Some((
+                serde_json::from_slice(&item.body).map_err(corrupt)?,
+                item.version,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds `source` (replacing a source of the same origin) to the membership of `user` in
+    /// `community`, creating it with a pending invitation if needed.
+    pub async fn grant(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+        source: Source,
+    ) -> Result<Change, StoreError> {
+        self.change(t, user, community, |sources| {
+            sources.retain(|s| !s.same_origin(&source));
+            sources.push(source.clone());
+        })
+        .await
+    }
+
+    /// Removes the source of `origin`'s origin; deletes the membership with its last source.
+    pub async fn revoke(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+        origin: &Source,
+    ) -> Result<Change, StoreError> {
+        self.change(t, user, community, |sources| {
+            sources.retain(|s| !s.same_origin(origin))
+        })
+        .await
+    }
+
+    async fn change(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+        edit: impl Fn(&mut Vec<Source>),
+    ) -> Result<Change, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let current = self.get(t, user, community).await?;
+            let mut sources = current
+                .as_ref()
+                .map(|(m, _)| m.sources.clone())
+                .unwrap_or_default();
+            edit(&mut sources);
+            let (writes, change) = match (&current, Membership::derived_role(&sources)) {
+                (None, None) => return Ok(Change::Unchanged),
+                (Some((_, version)), None) => (
+                    self.delete_writes(t, user, community, *version),
+                    Change::Deleted,
+                ),
+                (Some((m, _)), Some(_)) if m.sources == sources => return Ok(Change::Unchanged),
+                (old, Some(role)) => {
+                    let now = now_rfc3339();
+                    let membership = Membership {
+                        user: user.to_owned(),
+                        community: community.to_owned(),
+                        role,
+                        status: old.as_ref().map_or(Status::Invited, |(m, _)| m.status),
+                        created: old
+                            .as_ref()
+                            .map_or_else(|| now.clone(), |(m, _)| m.created.clone()),
+                        updated: now,
+                        sources,
+                    };
+                    let condition = old
+                        .as_ref()
+                        .map_or(Condition::NotExists, |(_, v)| Condition::VersionIs(*v));
+                    let version = old.as_ref().map_or(1, |(_, v)| v + 1);
+                    let change = if old.is_some() {
+                        Change::Updated
+                    } else {
+                        Change::Created
+                    };
+                    (self.put_writes(t, &membership, version, condition), change)
+                }
+            };
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(change),
+                Err(StoreError::ConditionFailed { index: 0 }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    fn put_writes(
+        &self,
+        t: &TenantId,
+        m: &Membership,
+        version: u64,
+        condition: Condition,
+    ) -> Vec<Write> {
+        let body = serde_json::to_vec(m).expect("a membership serialises");
+        let reverse = serde_json::to_vec(
+            &serde_json::json!({"user": m.user, "role": m.role, "status": m.status}),
+        )
+        .expect("json");
+        vec![
+            Write::Put {
+                item: Item::new(by_user(t, &m.user, &m.community), version, body),
+                condition,
+            },
+            Write::Put {
+                item: Item::new(by_community(t, &m.community, &m.user), version, reverse),
+                condition: Condition::Always,
+            },
+        ]
+    }
+
+    fn delete_writes(&self, t: &TenantId, user: &str, community: &str, version: u64) -> Vec<Write> {
+        vec![
+            Write::Delete {
+                key: by_user(t, user, community),
+                condition: Condition::VersionIs(version),
+            },
+            Write::Delete {
+                key: by_community(t, community, user),
+                condition: Condition::Always,
+            },
+        ]
+    }
+
+    /// Every membership of a user.
+    pub async fn of_user(&self, t: &TenantId, user: &str) -> Result<Vec<Membership>, StoreError> {
+        let items = query_all(&*self.table, Query::prefix(format!("T#{t}#U#{user}"), "C#")).await?;
+        items
+            .iter()
+            .map(|i| serde_json::from_slice(&i.body).map_err(corrupt))
+            .collect()
+    }
+
+    /// One page of a community's members (user ids with role), in user-id order.
+    pub async fn of_community(
+        &self,
+        t: &TenantId,
+        community: &str,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<(String, Role)>, Option<String>), StoreError> {
+        let query = Query::prefix(format!("T#{t}#C#{community}"), "M#")
+            .limit(limit)
+            .after(cursor);
+        let page = self.table.query(&query).await?;
+        let mut out = Vec::with_capacity(page.items.len());
+        for item in &page.items {
+            let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;
+            let role = serde_json::from_value(v["role"].clone()).map_err(corrupt)?;
+            out.push((item.key.sk[2..].to_owned(), role));
+        }
+        Ok((out, page.cursor))
+    }
+
+    /// Deletes every membership of a user (the user is being deleted).
+    pub async fn clear_user(&self, t: &TenantId, user: &str) -> Result<(), StoreError> {
+        let writes: Vec<Write> = self
+            .of_user(t, user)
+            .await?
+            .iter()
+            .flat_map(|m| {
+                [
+                    by_user(t, user, &m.community),
+                    by_community(t, &m.community, user),
+                ]
+            })
+            .map(|key| Write::Delete {
+                key,
+                condition: Condition::Always,
+            })
+            .collect();
+        self.table.batch_write(writes).await
+    }
+
+    /// Sets the role of a direct administrator grant (`Source::Admin`).
+    pub async fn grant_admin(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+        role: Role,
+    ) -> Result<Change, StoreError> {
+        self.grant(t, user, community, Source::Admin { role }).await
+    }
+}
