@@ -1,6 +1,8 @@
 //! `muster`: run the service locally and administer tenants.
 
+mod client;
 mod directory;
+mod import;
 mod output;
 mod serve;
 mod tenant;
@@ -42,6 +44,8 @@ enum Command {
     /// Tenant and community administrators.
     #[command(subcommand)]
     Admin(directory::AdminCommand),
+    /// Import a member file through the API: upload, start, follow, report.
+    Import(import::ImportArgs),
     /// The keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -82,6 +86,15 @@ pub struct DataArgs {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::Import(args) = cli.command {
+        return match import::run(args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("muster: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Tenant(cmd) => tenant::tenant(cmd).await,
@@ -91,6 +104,7 @@ async fn main() -> std::process::ExitCode {
         Command::Mapping(cmd) => directory::mapping(cmd).await,
         Command::Admin(cmd) => directory::admin_cmd(cmd).await,
         Command::Keys(KeysCommand::Rotate { data, json }) => rotate_keys(&data, json),
+        Command::Import(_) => unreachable!("handled above"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

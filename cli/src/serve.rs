@@ -52,7 +52,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let keys_path = args.data.data.join("signing-keys.json");
     let keys = SigningKeys::load_or_create(&keys_path)?;
-    let state = AppState::new(Arc::new(table), config).with_keys(keys);
+    let table: Arc<dyn muster::store::Table> = Arc::new(table);
+    let imports = muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await;
+    let state = AppState::new(table, config)
+        .with_keys(keys)
+        .with_imports(imports);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

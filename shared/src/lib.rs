@@ -5,9 +5,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blob;
 pub mod community;
 pub mod config;
 pub mod http;
 pub mod ids;
+pub mod import;
+pub mod queue;
 pub mod scim;
 pub mod store;

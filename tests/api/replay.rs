@@ -79,10 +79,10 @@ async fn replay(file: &Path) {
             "{name}: {}",
             a.body
         );
-        if let Some(shape) = expect.get("body") {
-            if let Err(e) = contains(&fill_json(shape, &vars), &a.body, "body") {
-                panic!("{name}: {e}\nbody: {}", a.body);
-            }
+        if let Some(shape) = expect.get("body")
+            && let Err(e) = contains(&fill_json(shape, &vars), &a.body, "body")
+        {
+            panic!("{name}: {e}\nbody: {}", a.body);
         }
         for absent in expect["absent"].as_array().into_iter().flatten() {
             assert!(

@@ -36,8 +36,10 @@ pub struct Memberships {
 pub enum Change {
     /// A new membership.
     Created,
-    /// Role or sources changed.
+    /// The effective role changed.
     Updated,
+    /// Only the sources changed; the effective role is the same.
+    Resourced,
     /// The last source went away.
     Deleted,
     /// Nothing to do.
@@ -134,10 +136,10 @@ impl Memberships {
                         .as_ref()
                         .map_or(Condition::NotExists, |(_, v)| Condition::VersionIs(*v));
                     let version = old.as_ref().map_or(1, |(_, v)| v + 1);
-                    let change = if old.is_some() {
-                        Change::Updated
-                    } else {
-                        Change::Created
+                    let change = match old {
+                        None => Change::Created,
+                        Some((m, _)) if m.role != role => Change::Updated,
+                        Some(_) => Change::Resourced,
                     };
                     (self.put_writes(t, &membership, version, condition), change)
                 }
@@ -159,10 +161,10 @@ impl Memberships {
         condition: Condition,
     ) -> Vec<Write> {
         let body = serde_json::to_vec(m).expect("a membership serialises");
-        let reverse = serde_json::to_vec(
-            &serde_json::json!({"user": m.user, "role": m.role, "status": m.status}),
-        )
-        .expect("json");
+        let file = m.sources.iter().any(|s| matches!(s, Source::File { .. }));
+        let reverse =
+            serde_json::json!({"user": m.user, "role": m.role, "status": m.status, "file": file});
+        let reverse = serde_json::to_vec(&reverse).expect("json");
         vec![
             Write::Put {
                 item: Item::new(by_user(t, &m.user, &m.community), version, body),
@@ -197,14 +199,15 @@ impl Memberships {
             .collect()
     }
 
-    /// One page of a community's members (user ids with role), in user-id order.
+    /// One page of a community's members in user-id order: user id, and whether a file
+    /// import is among the membership's sources.
     pub async fn of_community(
         &self,
         t: &TenantId,
         community: &str,
         cursor: Option<String>,
         limit: usize,
-    ) -> Result<(Vec<(String, Role)>, Option<String>), StoreError> {
+    ) -> Result<(Vec<(String, bool)>, Option<String>), StoreError> {
         let query = Query::prefix(format!("T#{t}#C#{community}"), "M#")
             .limit(limit)
             .after(cursor);
@@ -212,10 +215,53 @@ impl Memberships {
         let mut out = Vec::with_capacity(page.items.len());
         for item in &page.items {
             let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;
-            let role = serde_json::from_value(v["role"].clone()).map_err(corrupt)?;
-            out.push((item.key.sk[2..].to_owned(), role));
+            out.push((
+                item.key.sk[2..].to_owned(),
+                v["file"] == serde_json::Value::Bool(true),
+            ));
         }
         Ok((out, page.cursor))
+    }
+
+    /// Sets the status of every membership of `community` in status `from` to `to`, page by
+    /// page; returns the user ids changed (used to send pending invitations).
+    pub async fn transition(
+        &self,
+        t: &TenantId,
+        community: &str,
+        from: Status,
+        to: Status,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut changed = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = self.of_community(t, community, cursor, 500).await?;
+            for (user, _) in page {
+                for _ in 0..ATTEMPTS {
+                    let Some((mut m, version)) = self.get(t, &user, community).await? else {
+                        break;
+                    };
+                    if m.status != from {
+                        break;
+                    }
+                    m.status = to;
+                    m.updated = now_rfc3339();
+                    let writes = self.put_writes(t, &m, version + 1, Condition::VersionIs(version));
+                    match self.table.transact(writes).await {
+                        Ok(()) => {
+                            changed.push(user.clone());
+                            break;
+                        }
+                        Err(StoreError::ConditionFailed { index: 0 }) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(changed),
+            }
+        }
     }
 
     /// Deletes every membership of a user (the user is being deleted).

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use communities::Communities;
 pub use derive::Derivation;
 pub use mapping::{GroupSelector, Mapping, Mappings};
-pub use memberships::Memberships;
+pub use memberships::{Change, Memberships};
 
 /// A role in a community, ordered: `member < contributor < administrator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -4,9 +4,11 @@ mod admin;
 mod auth;
 mod discovery;
 mod extract;
+mod imports;
 mod oauth;
 mod principal;
 mod resources;
+mod v1;
 
 use std::sync::Arc;
 
@@ -24,10 +26,12 @@ use crate::scim::{Groups, ScimError, Users};
 use crate::store::Table;
 
 pub use extract::{ScimContext, scim_response};
+pub use imports::Imports;
 pub use principal::{
     AuthFailure, Principal, SourceIp, authenticate_access_token, bearer_token,
     require_imports_scope,
 };
+pub use v1::MAX_FILE_BYTES;
 
 /// What every handler shares: storage, configuration and the services built on them.
 #[derive(Clone)]
@@ -52,6 +56,8 @@ pub struct AppState {
     pub keys: Arc<SigningKeys>,
     /// Tenant administration (the `/admin` routes).
     pub admin: Admin,
+    /// The import wiring; `None` where imports do not run (the `/v1` routes answer 503).
+    pub imports: Option<Imports>,
 }
 
 impl AppState {
@@ -67,6 +73,7 @@ impl AppState {
             groups: Arc::new(Groups::new(table.clone())),
             communities: Arc::new(Communities::new(table.clone())),
             admin: Admin::new(table.clone()),
+            imports: None,
             config: Arc::new(config),
             table,
         }
@@ -75,6 +82,12 @@ impl AppState {
     /// The same state signing and verifying access tokens with `keys`.
     pub fn with_keys(mut self, keys: SigningKeys) -> Self {
         self.keys = Arc::new(keys);
+        self
+    }
+
+    /// The same state running imports with this wiring.
+    pub fn with_imports(mut self, imports: Imports) -> Self {
+        self.imports = Some(imports);
         self
     }
 }
@@ -100,6 +113,18 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth/token", post(oauth::token))
         .nest("/tenants/{tenant}/scim/v2", scim)
         .nest("/admin", admin::routes(&state))
+        .nest(
+            "/v1",
+            v1::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                require_imports_scope,
+            )),
+        )
+        .route(
+            "/uploads/{token}",
+            axum::routing::put(imports::upload)
+                .layer(DefaultBodyLimit::max(v1::MAX_FILE_BYTES as usize)),
+        )
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

@@ -231,10 +231,10 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = AuthFailure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthFailure> {
-        if let Some(p) = parts.extensions.get::<Principal>() {
-            if p.scopes.contains(&Scope::Imports) {
-                return Ok(p.clone());
-            }
+        if let Some(p) = parts.extensions.get::<Principal>()
+            && p.scopes.contains(&Scope::Imports)
+        {
+            return Ok(p.clone());
         }
         let source_ip = SourceIp::of(parts, &state.config);
         authenticate_access_token(state, &parts.headers, source_ip, Scope::Imports).await

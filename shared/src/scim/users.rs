@@ -144,6 +144,22 @@ impl Users {
         self.repo.create(t, doc).await
     }
 
+    /// The id of the user whose employeeNumber (matricule) is `number`, if any.
+    pub async fn by_employee_number(
+        &self,
+        t: &TenantId,
+        number: &str,
+    ) -> Result<Option<String>, ScimError> {
+        let item = self
+            .repo
+            .table()
+            .get(&keys::employee_number(t, number))
+            .await?;
+        Ok(item
+            .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
+            .and_then(|v| v["id"].as_str().map(str::to_owned)))
+    }
+
     /// Reads a user or answers 404.
     pub async fn get(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
         self.repo.fetch(t, id).await

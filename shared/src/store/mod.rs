@@ -6,12 +6,14 @@
 //! the same. [`contract`] holds the test suite every adapter must pass.
 
 pub mod contract;
+mod dynamo;
 mod embedded;
 mod error;
 pub mod keys;
 
 use async_trait::async_trait;
 
+pub use dynamo::{DynamoTable, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
 

@@ -1,0 +1,264 @@
+//! `muster import FILE`: the whole file-import flow in one command — checksum, presign,
+//! upload with the signed headers, start, follow, then the report and the row errors.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::output::print;
+
+/// Options of `muster import`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The member file (.csv or .xlsx).
+    file: PathBuf,
+    /// upsert, mirror or delete.
+    #[arg(long)]
+    mode: String,
+    /// Base URL of the muster API (such as https://abc.execute-api.eu-west-1.amazonaws.com).
+    #[arg(long, env = "MUSTER_URL")]
+    url: String,
+    /// OAuth client id (scope imports).
+    #[arg(long, env = "MUSTER_CLIENT_ID")]
+    client_id: String,
+    /// OAuth client secret.
+    #[arg(long, env = "MUSTER_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+    /// The acting administrator's user id.
+    #[arg(long, env = "MUSTER_USER_ID")]
+    user_id: String,
+    /// Let a MIRROR delete more than the threshold of members in scope.
+    #[arg(long)]
+    allow_mass_delete: bool,
+    /// The share of members in scope a MIRROR may delete (0 to 1; default 0.2).
+    #[arg(long)]
+    max_delete_ratio: Option<f64>,
+    /// Makes a repeated command return the same job instead of starting another.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    /// Give up waiting after this many seconds (the job goes on).
+    #[arg(long, default_value_t = 3600)]
+    timeout: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn content_type(file: &std::path::Path) -> anyhow::Result<&'static str> {
+    match file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => Ok(muster::import::CSV),
+        Some("xlsx") => Ok(muster::import::XLSX),
+        _ => anyhow::bail!("{} is neither .csv nor .xlsx", file.display()),
+    }
+}
+
+async fn all_pages(http: &Client, url: &str, token: &str) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let got = http
+            .send(
+                "GET",
+                &format!("{url}&page={page}&per_page=100"),
+                &[("authorization", token.to_owned())],
+                vec![],
+            )
+            .await?
+            .ok("reading results")?;
+        let data = got["data"].as_array().cloned().unwrap_or_default();
+        out.extend(data.iter().cloned());
+        if data.is_empty()
+            || out.len() as u64 >= got["meta"]["pagination"]["total"].as_u64().unwrap_or(0)
+            || out.len() >= 10_000
+        {
+            return Ok(out);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
+    let mode: muster::import::Mode = a.mode.parse().map_err(anyhow::Error::msg)?;
+    let bytes = std::fs::read(&a.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.file.display()))?;
+    let ct = content_type(&a.file)?;
+    let base = a.url.trim_end_matches('/');
+    let http = Client::new()?;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", a.client_id, a.client_secret));
+    let form = b"grant_type=client_credentials&scope=imports".to_vec();
+    let headers = [
+        ("authorization", format!("Basic {basic}")),
+        ("content-type", "application/x-www-form-urlencoded".into()),
+    ];
+    let token = http
+        .send("POST", &format!("{base}/oauth/token"), &headers, form)
+        .await?
+        .ok("getting an access token")?;
+    let bearer = format!(
+        "Bearer {}",
+        token["access_token"].as_str().unwrap_or_default()
+    );
+    let json_headers = [
+        ("authorization", bearer.clone()),
+        ("content-type", "application/json".into()),
+    ];
+    let name = a
+        .file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("members")
+        .to_owned();
+    let blob = json!({"blob": {"filename": name, "content_type": ct, "byte_size": bytes.len(), "checksum": muster::blob::md5_base64(&bytes)}});
+    let user = &a.user_id;
+    let presigned = http
+        .send(
+            "POST",
+            &format!("{base}/v1/blobs?user_id={user}"),
+            &json_headers,
+            blob.to_string().into_bytes(),
+        )
+        .await?
+        .ok("preparing the upload")?;
+    let upload = &presigned["direct_upload"];
+    let signed: Vec<(&str, String)> = upload["headers_for_direct_upload"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    http.send(
+        "PUT",
+        upload["url_for_direct_upload"].as_str().unwrap_or_default(),
+        &signed,
+        bytes,
+    )
+    .await?
+    .ok("uploading the file")?;
+    let mut start = format!(
+        "{base}/v1/member_provisionings?signed_id={}&user_id={user}&operation={}",
+        presigned["signed_id"].as_str().unwrap_or_default(),
+        format!("{mode:?}").to_uppercase()
+    );
+    if a.allow_mass_delete {
+        start.push_str("&allow_mass_delete=true");
+    }
+    if let Some(r) = a.max_delete_ratio {
+        start.push_str(&format!("&max_delete_ratio={r}"));
+    }
+    let mut start_headers = vec![("authorization", bearer.clone())];
+    if let Some(k) = &a.idempotency_key {
+        start_headers.push(("idempotency-key", k.clone()));
+    }
+    let job = http
+        .send("POST", &start, &start_headers, vec![])
+        .await?
+        .ok("starting the import")?;
+    let id = job["id"].as_u64().unwrap_or_default();
+    let status_url = format!("{base}/v1/member_provisionings?id={id}&user_id={user}");
+    let tty = std::io::stderr().is_terminal() && !a.json;
+    let deadline = std::time::Instant::now() + Duration::from_secs(a.timeout);
+    let status = loop {
+        let s = http
+            .send(
+                "GET",
+                &status_url,
+                &[("authorization", bearer.clone())],
+                vec![],
+            )
+            .await?
+            .ok("following the import")?;
+        if tty {
+            let (done, total) = (
+                s["rows_applied"].as_u64().unwrap_or(0),
+                s["rows_total"].as_u64().unwrap_or(0),
+            );
+            let width = 30usize;
+            let filled = if total > 0 {
+                (done as usize * width / total as usize).min(width)
+            } else {
+                0
+            };
+            eprint!(
+                "\rimport {id} {:<9} [{}{}] {done}/{total} rows",
+                s["state"].as_str().unwrap_or("?"),
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            let _ = std::io::stderr().flush();
+        }
+        if matches!(s["state"].as_str(), Some("succeeded" | "failed")) {
+            break s;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "import {id} is still running after {} s",
+            a.timeout
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    if tty {
+        eprintln!();
+    }
+    let report = all_pages(
+        &http,
+        &format!("{base}/v1/member_provisionings/reports?id={id}&user_id={user}"),
+        &bearer,
+    )
+    .await?;
+    let errors = all_pages(
+        &http,
+        &format!("{base}/v1/member_provisionings/errors?id={id}&user_id={user}"),
+        &bearer,
+    )
+    .await?;
+    if a.json {
+        print(
+            &json!({"job": status, "report": report, "errors": errors}),
+            true,
+        );
+    } else {
+        println!(
+            "import {id}: {}{}",
+            status["state"].as_str().unwrap_or("?"),
+            status["reason"]
+                .as_str()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+        println!("{:<15} {:<30} {:>8}", "CODE", "COMMUNITY", "COUNT");
+        for r in &report {
+            println!(
+                "{:<15} {:<30} {:>8}",
+                r["code"].as_str().unwrap_or(""),
+                r["operation_data"]["name"].as_str().unwrap_or(""),
+                r["operation_data"]["value"]
+            );
+        }
+        if !errors.is_empty() {
+            println!("\n{:>6}  {:<12} {:<24} MESSAGE", "LINE", "COLUMN", "CODE");
+            for e in &errors {
+                println!(
+                    "{:>6}  {:<12} {:<24} {}",
+                    e["line"],
+                    e["column"].as_str().unwrap_or(""),
+                    e["code"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(if status["state"] == "succeeded" {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}

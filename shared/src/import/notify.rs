@@ -1,0 +1,80 @@
+//! Sending invitations: the port that tells members their invitation is out. On AWS it emits
+//! one message per invitation to a notifications queue; locally it records them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::ids::{TenantId, now_rfc3339};
+use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
+
+/// Where sent invitations go.
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    /// `users` were invited to `community`.
+    async fn invitations_sent(
+        &self,
+        t: &TenantId,
+        community: &str,
+        users: &[String],
+    ) -> Result<(), StoreError>;
+}
+
+/// Records invitations in the table (`muster serve`).
+#[derive(Clone)]
+pub struct LocalNotifier {
+    table: Arc<dyn Table>,
+}
+
+impl LocalNotifier {
+    /// A notifier recording into `table`.
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Every recorded invitation of a tenant: (community, user, time).
+    pub async fn recorded(
+        &self,
+        t: &TenantId,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let items = query_all(&*self.table, Query::prefix(keys::tenant_pk(t), "INVITE#")).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let v: serde_json::Value = serde_json::from_slice(&i.body).ok()?;
+                Some((
+                    v["community"].as_str()?.to_owned(),
+                    v["user"].as_str()?.to_owned(),
+                    v["at"].as_str()?.to_owned(),
+                ))
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Notifier for LocalNotifier {
+    async fn invitations_sent(
+        &self,
+        t: &TenantId,
+        community: &str,
+        users: &[String],
+    ) -> Result<(), StoreError> {
+        let at = now_rfc3339();
+        let writes = users
+            .iter()
+            .map(|u| {
+                let body =
+                    serde_json::to_vec(&json!({"community": community, "user": u, "at": at}))
+                        .expect("json");
+                let key = Key::new(keys::tenant_pk(t), format!("INVITE#{community}#{u}"));
+                Write::Put {
+                    item: Item::new(key, 1, body),
+                    condition: Condition::Always,
+                }
+            })
+            .collect();
+        self.table.batch_write(writes).await
+    }
+}

@@ -1,0 +1,250 @@
+//! Running a job: loading → checking → syncing → succeeded | failed. Safe to run again on the
+//! same job (a redelivered message, a restarted worker): finished jobs are left alone and
+//! applied chunks are skipped by their checkpoints.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::check::check;
+use super::jobs::{Job, JobStore};
+use super::reader::open_any;
+use super::report::{JobData, OperationData, ReportRow, Tally, merge};
+use super::sync::{CHUNK_ROWS, apply_chunk, remove};
+use super::{JobState, Mode};
+use crate::auth::Tenants;
+use crate::blob::Blobs;
+use crate::community::{Communities, Memberships};
+use crate::ids::TenantId;
+use crate::scim::Users;
+use crate::store::{StoreError, Table};
+
+/// Everything a job needs.
+#[derive(Clone)]
+pub struct ImportContext {
+    /// The table.
+    pub table: Arc<dyn Table>,
+    /// Users (members are SCIM users keyed by employeeNumber).
+    pub users: Arc<Users>,
+    /// Memberships.
+    pub memberships: Memberships,
+    /// Communities.
+    pub communities: Arc<Communities>,
+    /// Tenants (for allowed domains).
+    pub tenants: Tenants,
+    /// Jobs.
+    pub jobs: JobStore,
+    /// Errors, checkpoints and reports.
+    pub data: JobData,
+    /// Where files are.
+    pub blobs: Arc<dyn Blobs>,
+}
+
+impl ImportContext {
+    /// A context over `table` and `blobs`.
+    pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
+        Self {
+            users: Arc::new(Users::new(table.clone())),
+            memberships: Memberships::new(table.clone()),
+            communities: Arc::new(Communities::new(table.clone())),
+            tenants: Tenants::new(table.clone()),
+            jobs: JobStore::new(table.clone()),
+            data: JobData::new(table.clone()),
+            blobs,
+            table,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The job is finished (or was already).
+    Done,
+    /// The deadline came first; send the job again to continue where it stopped.
+    Continue,
+}
+
+async fn fail(ctx: &ImportContext, job: &mut Job, reason: String) -> Result<Outcome, StoreError> {
+    tracing::info!(tenant = %job.tenant, job = job.id, %reason, "import failed");
+    ctx.jobs
+        .update(job, |j| {
+            j.state = JobState::Failed;
+            j.reason = Some(reason);
+        })
+        .await?;
+    Ok(Outcome::Done)
+}
+
+/// Runs job `id` of tenant `t` until it finishes or `deadline` passes.
+pub async fn run_job(
+    ctx: &ImportContext,
+    t: &TenantId,
+    id: u64,
+    deadline: Option<Instant>,
+) -> Result<Outcome, StoreError> {
+    let Some(mut job) = ctx.jobs.get(t, id).await? else {
+        return Ok(Outcome::Done);
+    };
+    if job.state.is_terminal() {
+        return Ok(Outcome::Done);
+    }
+    ctx.jobs
+        .update(&mut job, |j| j.state = JobState::Loading)
+        .await?;
+    let source = ctx
+        .blobs
+        .open(&job.blob_key)
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let (columns, rows) = match open_any(source, &job.content_type, job.mode) {
+        Ok(opened) => opened,
+        Err(e) => return fail(ctx, &mut job, e.0).await,
+    };
+    ctx.jobs
+        .update(&mut job, |j| j.state = JobState::Checking)
+        .await?;
+    let domains = ctx
+        .tenants
+        .get(t)
+        .await
+        .ok()
+        .flatten()
+        .map(|t| t.domains)
+        .unwrap_or_default();
+    let checked = check(ctx, &job, &columns, rows, &domains).await?;
+    job.counters.rows_total = checked.rows_total;
+    if !checked.errors.is_empty() {
+        ctx.data.put_errors(t, id, &checked.errors).await?;
+        let n = checked.errors.len() as u64;
+        let bad_rows = checked
+            .errors
+            .iter()
+            .map(|e| e.line)
+            .collect::<std::collections::HashSet<_>>()
+            .len() as u64;
+        job.counters.rows_failed = bad_rows;
+        return fail(ctx, &mut job, format!("{bad_rows} row(s) rejected ({n} error(s)); nothing was changed: see /v1/member_provisionings/errors")).await;
+    }
+    if checked.rows_total == 0 {
+        return fail(ctx, &mut job, "the file has a header but no rows".into()).await;
+    }
+    if job.mode == Mode::Mirror && checked.members_in_scope > 0 {
+        let ratio = checked.deletions.len() as f64 / checked.members_in_scope as f64;
+        if ratio > job.max_delete_ratio {
+            let reason = format!(
+                "MIRROR would remove {} of the {} members in scope ({:.1} %), above the {:.1} % threshold; nothing was changed. Send allow_mass_delete=true or a higher max_delete_ratio to proceed",
+                checked.deletions.len(),
+                checked.members_in_scope,
+                ratio * 100.0,
+                job.max_delete_ratio * 100.0
+            );
+            return fail(ctx, &mut job, reason).await;
+        }
+    }
+    ctx.jobs
+        .update(&mut job, |j| j.state = JobState::Syncing)
+        .await?;
+    let source = ctx
+        .blobs
+        .open(&job.blob_key)
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let (columns, rows) =
+        open_any(source, &job.content_type, job.mode).map_err(|e| StoreError::Backend(e.0))?;
+    let mut total = Tally::new();
+    job.counters.rows_read = 0;
+    job.counters.rows_applied = 0;
+    let mut rows = rows.peekable();
+    let mut n = 0usize;
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK_ROWS).collect();
+        let name = format!("R{n:08}");
+        n += 1;
+        let count = chunk.len() as u64;
+        let tally = match ctx.data.checkpoint(t, id, &name).await? {
+            Some((_, done)) => done,
+            None => {
+                let tally = apply_chunk(ctx, &job, &checked, &columns, chunk).await?;
+                if !ctx.data.put_checkpoint(t, id, &name, count, &tally).await? {
+                    ctx.data
+                        .checkpoint(t, id, &name)
+                        .await?
+                        .map(|(_, d)| d)
+                        .unwrap_or(tally)
+                } else {
+                    tally
+                }
+            }
+        };
+        merge(&mut total, &tally);
+        job.counters.rows_read += count;
+        job.counters.rows_applied += count;
+        if n.is_multiple_of(10) {
+            let counters = job.counters;
+            ctx.jobs.update(&mut job, |j| j.counters = counters).await?;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let counters = job.counters;
+            ctx.jobs.update(&mut job, |j| j.counters = counters).await?;
+            return Ok(Outcome::Continue);
+        }
+    }
+    for (k, pairs) in checked.deletions.chunks(CHUNK_ROWS).enumerate() {
+        let name = format!("D{k:08}");
+        let tally = match ctx.data.checkpoint(t, id, &name).await? {
+            Some((_, done)) => done,
+            None => {
+                let tally = remove(ctx, &job, pairs).await?;
+                ctx.data
+                    .put_checkpoint(t, id, &name, pairs.len() as u64, &tally)
+                    .await?;
+                tally
+            }
+        };
+        merge(&mut total, &tally);
+    }
+    write_report(ctx, &job, &checked, &total).await?;
+    let counters = job.counters;
+    ctx.jobs
+        .update(&mut job, |j| {
+            j.state = JobState::Succeeded;
+            j.counters = counters;
+        })
+        .await?;
+    tracing::info!(tenant = %t, job = id, rows = counters.rows_total, "import succeeded");
+    Ok(Outcome::Done)
+}
+
+async fn write_report(
+    ctx: &ImportContext,
+    job: &Job,
+    checked: &super::check::Checked,
+    total: &Tally,
+) -> Result<(), StoreError> {
+    let created_at = chrono::Utc::now().timestamp_millis();
+    let mut rows = Vec::new();
+    for (code_index, code) in ["CREATE_MEMBER", "UPDATE_MEMBER", "DELETE_MEMBER"]
+        .into_iter()
+        .enumerate()
+    {
+        for (community, counts) in total {
+            if counts[code_index] == 0 {
+                continue;
+            }
+            let name = checked
+                .community(community)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| community.clone());
+            rows.push(ReportRow {
+                id: rows.len() as u64 + 1,
+                code: code.to_owned(),
+                created_at,
+                operation_data: OperationData {
+                    name,
+                    value: counts[code_index],
+                },
+            });
+        }
+    }
+    ctx.data.put_report(&job.tenant, job.id, &rows).await
+}

@@ -1,0 +1,245 @@
+//! A harness for the file-import API: a tenant with communities, a tenant administrator, an
+//! API client with scope `imports`, local blob storage in a temporary directory and the
+//! in-process worker.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Method, Request, StatusCode};
+use muster::admin::Admin;
+use muster::auth::{ApiClients, NewClient, Scope, SigningKeys};
+use muster::blob::md5_base64;
+use muster::config::Config;
+use muster::http::{AppState, Imports, app};
+use muster::ids::TenantId;
+use serde_json::Value;
+
+use crate::helpers::{Answer, TestApp};
+
+pub struct ImportApp {
+    pub app: TestApp,
+    pub tenant: TenantId,
+    pub admin_user: String,
+    pub token: String,
+    pub imports: Imports,
+    pub dir: std::path::PathBuf,
+}
+
+impl Drop for ImportApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl ImportApp {
+    pub async fn new() -> Self {
+        let mut test = TestApp::new().await;
+        let tenant = TenantId::parse(&test.acme.id).unwrap();
+        let dir = std::env::temp_dir().join(format!("muster-imports-{}", muster::ids::random_id()));
+        let imports = Imports::local(test.table.clone(), &dir).await;
+        let keys = SigningKeys::generate();
+        let state = AppState::new(test.table.clone(), Config::default())
+            .with_keys(keys.clone())
+            .with_imports(imports.clone());
+        test.router = app(state);
+        let admin = Admin::new(test.table.clone());
+        for name in ["Engineering", "Sales", "Legal"] {
+            admin.create_community(&tenant, name).await.unwrap();
+        }
+        let admin_user = test.create_user("hr-admin@acme.test").await;
+        admin.add_admin(&tenant, &admin_user, None).await.unwrap();
+        let client = ApiClients::new(test.table.clone())
+            .create(
+                &tenant,
+                NewClient {
+                    name: "hr".into(),
+                    scopes: vec![Scope::Imports],
+                    allowed_ips: vec![],
+                },
+            )
+            .await
+            .unwrap();
+        let token = keys
+            .issue_access_token(&client.client, &[Scope::Imports])
+            .access_token;
+        Self {
+            app: test,
+            tenant,
+            admin_user,
+            token,
+            imports,
+            dir,
+        }
+    }
+
+    /// Sends `method /v1{path}` with the access token.
+    pub async fn v1(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("/v1{path}"))
+            .header("host", "api.test")
+            .header("authorization", format!("Bearer {}", self.token));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = match body {
+            Some(b) => Body::from(b.to_string()),
+            None => Body::empty(),
+        };
+        self.app.send(req.body(body).unwrap()).await
+    }
+
+    /// Presigns `bytes` as a CSV; returns the answer.
+    pub async fn presign(&self, bytes: &[u8], content_type: &str) -> Answer {
+        let body = serde_json::json!({"blob": {"filename": "members.csv", "content_type": content_type, "byte_size": bytes.len(), "checksum": md5_base64(bytes)}});
+        self.v1(
+            Method::POST,
+            &format!("/blobs?user_id={}", self.admin_user),
+            Some(body),
+            &[],
+        )
+        .await
+    }
+
+    /// PUTs `bytes` to an upload URL with these headers.
+    pub async fn put(&self, url: &str, headers: &[(&str, String)], bytes: &[u8]) -> StatusCode {
+        let path = url.strip_prefix("http://api.test").unwrap_or(url);
+        let mut req = Request::put(path);
+        for (k, v) in headers {
+            req = req.header(*k, v.as_str());
+        }
+        self.app
+            .send(req.body(Body::from(bytes.to_vec())).unwrap())
+            .await
+            .status
+    }
+
+    /// Presigns and uploads `csv`; returns the signed id.
+    pub async fn upload(&self, csv: &str) -> String {
+        let p = self.presign(csv.as_bytes(), "text/csv").await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        let up = &p.body["direct_upload"];
+        let headers: Vec<(&str, String)> = up["headers_for_direct_upload"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            self.put(
+                up["url_for_direct_upload"].as_str().unwrap(),
+                &headers,
+                csv.as_bytes()
+            )
+            .await,
+            StatusCode::OK
+        );
+        p.body["signed_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts an import of `signed_id`.
+    pub async fn start(&self, signed_id: &str, operation: &str, extra: &str) -> Answer {
+        let path = format!(
+            "/member_provisionings?signed_id={signed_id}&user_id={}&operation={operation}{extra}",
+            self.admin_user
+        );
+        self.v1(Method::POST, &path, None, &[]).await
+    }
+
+    /// Polls the job until it is finished (bounded) and returns its status body.
+    pub async fn wait(&self, id: u64) -> Value {
+        for _ in 0..2000 {
+            let s = self
+                .v1(
+                    Method::GET,
+                    &format!("/member_provisionings?id={id}&user_id={}", self.admin_user),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(s.status, StatusCode::OK, "{}", s.body);
+            if s.body["state"] == "succeeded" || s.body["state"] == "failed" {
+                return s.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("import {id} did not finish");
+    }
+
+    /// Uploads, starts and waits; returns (job id, final status).
+    pub async fn import(&self, csv: &str, operation: &str, extra: &str) -> (u64, Value) {
+        let signed = self.upload(csv).await;
+        let started = self.start(&signed, operation, extra).await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+        let id = started.body["id"].as_u64().unwrap();
+        (id, self.wait(id).await)
+    }
+
+    /// The whole report of a job as (code, community, count), sorted.
+    pub async fn report(&self, id: u64) -> Vec<(String, String, u64)> {
+        let r = self
+            .v1(
+                Method::GET,
+                &format!(
+                    "/member_provisionings/reports?id={id}&user_id={}&per_page=100",
+                    self.admin_user
+                ),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut rows: Vec<_> = r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_owned(),
+                    d["operation_data"]["name"].as_str().unwrap().to_owned(),
+                    d["operation_data"]["value"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// Memberships of the member with this matricule: (community name, role, status).
+    pub async fn memberships(&self, matricule: &str) -> Vec<(String, String, String)> {
+        let filter = format!(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber%20eq%20%22{matricule}%22"
+        );
+        let found = self.app.get(&format!("/Users?filter={filter}")).await.body;
+        let Some(user) = found["Resources"].get(0) else {
+            return vec![];
+        };
+        let ext = "urn:muster:params:scim:schemas:extension:community:2.0:User";
+        let mut out: Vec<_> = user[ext]["memberships"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| {
+                        (
+                            m["display"].as_str().unwrap().to_owned(),
+                            m["role"].as_str().unwrap().to_owned(),
+                            m["status"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    pub fn ctx(&self) -> Arc<muster::import::ImportContext> {
+        Arc::new(self.imports.ctx.clone())
+    }
+}

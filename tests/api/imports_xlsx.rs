@@ -1,0 +1,86 @@
+//! XLSX member files: imported like CSV; zip bombs and damaged workbooks fail with a reason.
+
+use http::{Method, StatusCode};
+
+use crate::import_harness::ImportApp;
+use crate::imports::{BASE, csv};
+
+async fn upload_bytes(t: &ImportApp, bytes: &[u8], content_type: &str) -> String {
+    let p = t.presign(bytes, content_type).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let up = &p.body["direct_upload"];
+    let headers: Vec<(&str, String)> = up["headers_for_direct_upload"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        t.put(
+            up["url_for_direct_upload"].as_str().unwrap(),
+            &headers,
+            bytes
+        )
+        .await,
+        StatusCode::OK
+    );
+    p.body["signed_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_xlsx_file_imports_like_its_csv_twin_and_the_xlsx_template_reads_back() {
+    let t = ImportApp::new().await;
+    let rows: Vec<Vec<String>> = csv(BASE)
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let book = muster::import::write_xlsx(&rows);
+    let signed = upload_bytes(&t, &book, muster::import::XLSX).await;
+    let started = t.start(&signed, "UPSERT", "").await;
+    let status = t.wait(started.body["id"].as_u64().unwrap()).await;
+    assert_eq!(status["state"], "succeeded", "{status}");
+    assert_eq!(
+        t.memberships("E2").await,
+        [(
+            "Engineering".into(),
+            "administrator".into(),
+            "invited".into()
+        )]
+    );
+    let template = t
+        .v1(
+            Method::GET,
+            "/member_provisionings/templates?operation=MIRROR&format=xlsx",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(template.status, StatusCode::OK);
+    assert_eq!(template.header("content-type"), Some(muster::import::XLSX));
+}
+
+#[tokio::test]
+async fn a_zip_bomb_or_a_damaged_workbook_fails_the_job_with_a_reason() {
+    use std::io::Write;
+    let t = ImportApp::new().await;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    zip.write_all(&vec![b' '; 20 << 20]).unwrap();
+    let bomb = zip.finish().unwrap().into_inner();
+    assert!(bomb.len() < 200_000);
+    for (file, words) in [
+        (bomb, "zip bomb"),
+        (b"PK\x03\x04 truncated".to_vec(), "XLSX"),
+    ] {
+        let signed = upload_bytes(&t, &file, muster::import::XLSX).await;
+        let started = t.start(&signed, "UPSERT", "").await;
+        let status = t.wait(started.body["id"].as_u64().unwrap()).await;
+        assert_eq!(status["state"], "failed");
+        assert!(
+            status["reason"].as_str().unwrap().contains(words),
+            "{status}"
+        );
+    }
+}
