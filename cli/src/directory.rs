@@ -125,7 +125,8 @@ pub async fn community(cmd: CommunityCommand) -> anyhow::Result<()> {
             json,
         } => {
             print(
-                &admin(&data)?
+                &admin(&data)
+                    .await?
                     .create_community(&tenant_id(&tenant)?, &name)
                     .await?,
                 json,
@@ -133,7 +134,12 @@ pub async fn community(cmd: CommunityCommand) -> anyhow::Result<()> {
         }
         CommunityCommand::List { tenant, data, json } => {
             print(
-                &Value::Array(admin(&data)?.communities(&tenant_id(&tenant)?).await?),
+                &Value::Array(
+                    admin(&data)
+                        .await?
+                        .communities(&tenant_id(&tenant)?)
+                        .await?,
+                ),
                 json,
             );
         }
@@ -152,7 +158,7 @@ pub async fn mapping(cmd: MappingCommand) -> anyhow::Result<()> {
             json,
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let (admin, t) = (admin(&data)?, tenant_id(&tenant)?);
+            let (admin, t) = (admin(&data).await?, tenant_id(&tenant)?);
             let (mapping, groups) = admin
                 .set_mapping(&t, group.selector(), &community, role)
                 .await?;
@@ -166,7 +172,7 @@ pub async fn mapping(cmd: MappingCommand) -> anyhow::Result<()> {
             );
         }
         MappingCommand::List { tenant, data, json } => {
-            let mappings = admin(&data)?.mappings(&tenant_id(&tenant)?).await?;
+            let mappings = admin(&data).await?.mappings(&tenant_id(&tenant)?).await?;
             print(&serde_json::to_value(mappings)?, json);
         }
         MappingCommand::Remove {
@@ -176,7 +182,7 @@ pub async fn mapping(cmd: MappingCommand) -> anyhow::Result<()> {
             data,
             json,
         } => {
-            let (admin, t) = (admin(&data)?, tenant_id(&tenant)?);
+            let (admin, t) = (admin(&data).await?, tenant_id(&tenant)?);
             let groups = admin
                 .remove_mapping(&t, group.selector(), &community)
                 .await?;
@@ -202,7 +208,8 @@ pub async fn admin_cmd(cmd: AdminCommand) -> anyhow::Result<()> {
             data,
             json,
         } => {
-            let out = admin(&data)?
+            let out = admin(&data)
+                .await?
                 .add_admin(&tenant_id(&tenant)?, &user, community.as_deref())
                 .await?;
             print(&out, json);

@@ -1,5 +1,6 @@
 //! `muster`: run the service locally and administer tenants.
 
+mod aws;
 mod client;
 mod directory;
 mod import;
@@ -49,6 +50,9 @@ enum Command {
     /// The keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// AWS resources.
+    #[command(subcommand)]
+    Aws(aws::AwsCommand),
 }
 
 #[derive(Subcommand)]
@@ -75,12 +79,19 @@ fn rotate_keys(data: &DataArgs, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the embedded store lives; shared by every command that opens it.
+/// Where the store lives; shared by every command that opens it.
 #[derive(clap::Args, Clone)]
 pub struct DataArgs {
-    /// Data directory of the embedded store.
+    /// Data directory of the embedded store (and, with --aws, of the local signing keys).
     #[arg(long, env = "MUSTER_DATA_DIR", default_value = "./.muster")]
     pub data: PathBuf,
+    /// Use the DynamoDB table (endpoints and credentials from the standard AWS_* variables,
+    /// AWS_ENDPOINT_URL included) instead of the embedded store.
+    #[arg(long)]
+    pub aws: bool,
+    /// The DynamoDB table, with --aws.
+    #[arg(long, env = "MUSTER_TABLE", default_value = "muster")]
+    pub table: String,
 }
 
 #[tokio::main]
@@ -105,6 +116,7 @@ async fn main() -> std::process::ExitCode {
         Command::Admin(cmd) => directory::admin_cmd(cmd).await,
         Command::Keys(KeysCommand::Rotate { data, json }) => rotate_keys(&data, json),
         Command::Import(_) => unreachable!("handled above"),
+        Command::Aws(cmd) => aws::run(cmd).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! `muster serve`: the Router and embedded storage in one process.
+//! `muster serve`: the Router and the import worker in one process, on the embedded store or,
+//! with `--aws`, on DynamoDB (and S3 when `MUSTER_BUCKET` is set).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,12 +27,18 @@ pub struct ServeArgs {
     json_logs: bool,
 }
 
-/// Opens the embedded store in `data`, creating the directory if needed.
-pub fn open_store(data: &DataArgs) -> anyhow::Result<muster::store::EmbeddedTable> {
+/// Opens the store: the DynamoDB table with `--aws`, else the embedded store in the data
+/// directory (created if needed).
+pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn muster::store::Table>> {
     std::fs::create_dir_all(&data.data)
         .with_context(|| format!("cannot create the data directory {}", data.data.display()))?;
-    let table = muster::store::EmbeddedTable::open(&data.data.join("muster.redb"))?;
-    Ok(table)
+    if data.aws {
+        let table = muster::store::DynamoTable::from_env(data.table.clone()).await?;
+        return Ok(Arc::new(table));
+    }
+    Ok(Arc::new(muster::store::EmbeddedTable::open(
+        &data.data.join("muster.redb"),
+    )?))
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -45,15 +52,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    let table = open_store(&args.data)?;
+    let table = open_store(&args.data).await?;
     let mut config = Config::from_env();
     if let Some(url) = args.public_url {
         config.public_url = Some(url.trim_end_matches('/').to_owned());
     }
     let keys_path = args.data.data.join("signing-keys.json");
     let keys = SigningKeys::load_or_create(&keys_path)?;
-    let table: Arc<dyn muster::store::Table> = Arc::new(table);
-    let imports = muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await;
+    let imports = match std::env::var("MUSTER_BUCKET") {
+        Ok(bucket) if args.data.aws && !bucket.is_empty() => {
+            let s3 = Arc::new(muster::blob::S3Blobs::from_env(bucket).await);
+            muster::http::Imports::in_process(table.clone(), s3, None).await
+        }
+        _ => muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await,
+    };
     let state = AppState::new(table, config)
         .with_keys(keys)
         .with_imports(imports);
@@ -61,10 +73,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    println!(
-        "muster listening on http://{local} (data in {})",
-        args.data.data.display()
-    );
+    let storage = if args.data.aws {
+        format!("DynamoDB table {}", args.data.table)
+    } else {
+        format!("data in {}", args.data.data.display())
+    };
+    println!("muster listening on http://{local} ({storage})");
     tracing::info!(%local, "serving");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

@@ -1,7 +1,5 @@
 //! `muster tenant|token|client …`: tenants and their credentials, on the embedded store.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Subcommand;
 use muster::admin::Admin;
@@ -14,8 +12,8 @@ use crate::output::print;
 use crate::serve::open_store;
 
 /// Opens the store of `data` and the administration over it.
-pub fn admin(data: &DataArgs) -> anyhow::Result<Admin> {
-    Ok(Admin::new(Arc::new(open_store(data)?)))
+pub async fn admin(data: &DataArgs) -> anyhow::Result<Admin> {
+    Ok(Admin::new(open_store(data).await?))
 }
 
 /// Parses a tenant id given on the command line.
@@ -143,7 +141,8 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             data,
             json,
         } => {
-            let created = admin(&data)?
+            let created = admin(&data)
+                .await?
                 .create_tenant(&name, domains, admin_email)
                 .await?;
             let origin = public_url
@@ -159,11 +158,11 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             }
         }
         TenantCommand::List { data, json } => {
-            let tenants = admin(&data)?.tenants.list().await?;
+            let tenants = admin(&data).await?.tenants.list().await?;
             print(&serde_json::to_value(tenants)?, json);
         }
         TenantCommand::Show { tenant, data, json } => {
-            let t = admin(&data)?.tenant(&tenant_id(&tenant)?).await?;
+            let t = admin(&data).await?.tenant(&tenant_id(&tenant)?).await?;
             print(&serde_json::to_value(t)?, json);
         }
     }
@@ -173,7 +172,7 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
 pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Issue { tenant, data, json } => {
-            let admin = admin(&data)?;
+            let admin = admin(&data).await?;
             let t = tenant_id(&tenant)?;
             admin.tenant(&t).await?;
             let token = admin.tokens.issue(&t).await?;
@@ -188,7 +187,8 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             data,
             json,
         } => {
-            let revoked = admin(&data)?
+            let revoked = admin(&data)
+                .await?
                 .tokens
                 .revoke(&tenant_id(&tenant)?, &id)
                 .await?;
@@ -215,7 +215,8 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
                 Scope::parse_list(&scopes.join(" "))
                     .map_err(|e| anyhow::anyhow!("unknown scope {:?}: use scim or imports", e.0))?
             };
-            let issued = admin(&data)?
+            let issued = admin(&data)
+                .await?
                 .create_client(
                     &tenant_id(&tenant)?,
                     NewClient {
@@ -239,7 +240,8 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             data,
             json,
         } => {
-            let revoked = admin(&data)?
+            let revoked = admin(&data)
+                .await?
                 .clients
                 .revoke(&tenant_id(&tenant)?, &id)
                 .await?;
@@ -247,7 +249,11 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             print(&json!({"client_id": id, "revoked": true}), json);
         }
         ClientCommand::List { tenant, data, json } => {
-            let clients = admin(&data)?.clients.list(&tenant_id(&tenant)?).await?;
+            let clients = admin(&data)
+                .await?
+                .clients
+                .list(&tenant_id(&tenant)?)
+                .await?;
             print(
                 &Value::Array(
                     clients

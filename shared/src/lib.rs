@@ -14,3 +14,4 @@ pub mod import;
 pub mod queue;
 pub mod scim;
 pub mod store;
+pub mod wiring;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod blob_s3;
 mod bulk;
 mod communities;
 mod counting;
@@ -14,9 +15,11 @@ mod imports;
 mod imports_safety;
 mod imports_xlsx;
 mod lambda;
+mod lambda_worker;
 mod oauth;
 mod patch;
 mod query;
+mod queue_sqs;
 mod replay;
 mod store_contract;
 mod store_dynamo;

@@ -140,7 +140,8 @@ impl ApiClients {
             allowed_ips,
             created: now_rfc3339(),
         };
-        let client_secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        // The prefix keeps a secret from starting with `-`, which command lines would take for a flag.
+        let client_secret = format!("mcs_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
         let stored = StoredClient {
             client: client.clone(),
             secret_sha256: sha256_hex(client_secret.as_bytes()),

@@ -1,7 +1,9 @@
 //! The Blobs port: presigned uploads that accept only the declared bytes, and reading stored
-//! objects back. Adapters: local files served by `muster serve` ([`LocalBlobs`]); S3 later.
+//! objects back. Adapters: local files served by `muster serve` ([`LocalBlobs`]) and S3
+//! ([`S3Blobs`]: SigV4-presigned PUTs with the declared headers signed).
 
 mod local;
+mod s3;
 
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
 pub use local::{LocalBlobs, UploadRefusal};
+pub use s3::{S3Blobs, create_bucket_if_missing};
 
 /// How long an upload URL stays valid.
 pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(5 * 60);

@@ -38,11 +38,20 @@ impl Imports {
         dir: impl Into<std::path::PathBuf>,
     ) -> Self {
         let blobs = LocalBlobs::new(dir, table.clone());
-        let ctx = ImportContext::new(table.clone(), Arc::new(blobs.clone()));
+        Self::in_process(table, Arc::new(blobs.clone()), Some(blobs)).await
+    }
+
+    /// An in-process queue and worker over `blobs` (`local` when they are local files).
+    pub async fn in_process(
+        table: Arc<dyn crate::store::Table>,
+        blobs: Arc<dyn Blobs>,
+        local: Option<LocalBlobs>,
+    ) -> Self {
+        let ctx = ImportContext::new(table.clone(), blobs.clone());
         let queue = crate::queue::LocalQueue::start(ctx.clone()).await;
         Self {
-            blobs: Arc::new(blobs.clone()),
-            local: Some(blobs),
+            blobs,
+            local,
             queue: Arc::new(queue),
             ctx,
             notifier: Arc::new(crate::import::LocalNotifier::new(table)),

@@ -21,7 +21,7 @@ use crate::store::StoreError;
 /// Rows per checkpointed chunk.
 pub const CHUNK_ROWS: usize = 1000;
 /// Members applied together within a chunk (their writes share commits).
-const PARALLEL: usize = 32;
+const PARALLEL: usize = 256;
 
 fn internal(e: crate::scim::ScimError) -> StoreError {
     StoreError::Backend(format!("{} {}", e.status, e.detail))

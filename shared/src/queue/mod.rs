@@ -1,11 +1,17 @@
 //! The Queue port: import jobs travel as messages to a worker that may see a message more than
-//! once. Adapters: an in-process channel and worker task ([`LocalQueue`]); SQS later.
+//! once. Adapters: an in-process channel and worker task ([`LocalQueue`]) and SQS ([`SqsQueue`]).
+
+mod batch;
+mod sqs;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::TenantId;
 use crate::import::{ImportContext, run_job};
+
+pub use batch::{Delivery, process_batch};
+pub use sqs::{MAX_RECEIVES, SqsQueue, create_queue_if_missing};
 
 /// "Run (or continue) this job."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

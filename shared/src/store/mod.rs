@@ -13,7 +13,7 @@ pub mod keys;
 
 use async_trait::async_trait;
 
-pub use dynamo::{DynamoTable, create_table_if_missing};
+pub use dynamo::{DynamoTable, client_from_env as dynamo_client_from_env, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
 

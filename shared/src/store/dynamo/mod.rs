@@ -22,7 +22,7 @@ use super::{
 };
 use cursor::Cursors;
 
-pub use setup::create_table_if_missing;
+pub use setup::{client_from_env, create_table_if_missing};
 
 /// Attribute holding the partition key.
 const PK: &str = "PK";

@@ -15,6 +15,10 @@ use super::{
 };
 use writer::Writer;
 
+/// The page cache of a file-backed store: bounded so `muster serve`'s memory stays predictable
+/// (redb's default is 1 GiB).
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
 
 /// A [`Table`] stored in a redb database.
@@ -33,6 +37,7 @@ impl EmbeddedTable {
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
             .set_concurrency_mode(ConcurrencyMode::MultiWriter)
             .create(path)
             .map_err(|e| match e {

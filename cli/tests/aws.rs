@@ -1,0 +1,151 @@
+//! `muster aws bootstrap`, `muster tenant create --aws` and `muster serve --aws` against
+//! DynamoDB on moto's server (started by scripts/test, which sets
+//! MUSTER_TEST_DYNAMODB_ENDPOINT).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+
+fn endpoint() -> Option<String> {
+    match std::env::var("MUSTER_TEST_DYNAMODB_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if std::env::var("MUSTER_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+            panic!("MUSTER_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts moto")
+        }
+        _ => {
+            eprintln!("skipped: no DynamoDB emulator (scripts/test starts one)");
+            None
+        }
+    }
+}
+
+fn command(endpoint: &str, table: &str, data: &std::path::Path) -> Command {
+    let mut c = Command::new(MUSTER);
+    c.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("MUSTER_TABLE", table)
+        .env("MUSTER_DATA_DIR", data);
+    c
+}
+
+fn run_json(mut c: Command, args: &[&str]) -> Value {
+    let out = c.args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "muster {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (
+        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn serve_aws_answers_the_scim_round_trip_with_dynamodb() {
+    let Some(endpoint) = endpoint() else { return };
+    let table = format!("muster-cli-{}", std::process::id());
+    let data = std::env::temp_dir().join(format!("muster-aws-{}", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    assert_eq!(
+        run_json(command(&endpoint, &table, &data), &["aws", "bootstrap"])["ready"],
+        true
+    );
+    assert_eq!(
+        run_json(command(&endpoint, &table, &data), &["aws", "bootstrap"])["ready"],
+        true,
+        "bootstrap is idempotent"
+    );
+    let tenant = run_json(
+        command(&endpoint, &table, &data),
+        &[
+            "tenant",
+            "create",
+            "--aws",
+            "--name",
+            "Cloud",
+            "--domain",
+            "cloud.test",
+        ],
+    );
+    let listed = run_json(
+        command(&endpoint, &table, &data),
+        &["tenant", "list", "--aws"],
+    );
+    assert_eq!(listed[0]["id"], tenant["tenant_id"]);
+    let mut server = command(&endpoint, &table, &data)
+        .args(["serve", "--aws", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("DynamoDB table"), "{line}");
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let (base, token) = (
+        tenant["scim_base_url"].as_str().unwrap(),
+        tenant["scim_token"].as_str().unwrap(),
+    );
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@cloud.test"});
+    let (status, created) = http(
+        &addr,
+        "POST",
+        &format!("{base}/Users"),
+        token,
+        Some(user.clone()),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        http(&addr, "POST", &format!("{base}/Users"), token, Some(user)).0,
+        409
+    );
+    let (status, read) = http(&addr, "GET", &format!("{base}/Users/{id}"), token, None);
+    assert_eq!(
+        (status, read["userName"].as_str()),
+        (200, Some("ada@cloud.test"))
+    );
+    let (_, found) = http(
+        &addr,
+        "GET",
+        &format!("{base}/Users?filter=userName%20eq%20%22ADA@cloud.test%22"),
+        token,
+        None,
+    );
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(
+        http(&addr, "DELETE", &format!("{base}/Users/{id}"), token, None).0,
+        204
+    );
+    assert_eq!(
+        http(&addr, "GET", &format!("{base}/Users/{id}"), token, None).0,
+        404
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,0 +1,66 @@
+//! Building the service from the environment, for the Lambda functions and `muster serve
+//! --aws`: `MUSTER_TABLE` (DynamoDB), `MUSTER_BUCKET` (S3), `MUSTER_QUEUE_URL` (SQS),
+//! `MUSTER_SIGNING_KEYS` (the access-token keys as JSON, from SSM or Secrets Manager), plus
+//! the standard `AWS_*` variables, `AWS_ENDPOINT_URL` included. Clients are built once.
+
+use std::sync::Arc;
+
+use crate::auth::SigningKeys;
+use crate::blob::{Blobs, S3Blobs};
+use crate::config::Config;
+use crate::http::{AppState, Imports};
+use crate::import::{ImportContext, LocalNotifier};
+use crate::queue::{Queue, SqsQueue};
+use crate::store::{DynamoTable, Table};
+
+/// A missing or malformed setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WiringError(pub String);
+
+fn required(name: &str) -> Result<String, WiringError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| WiringError(format!("{name} must be set")))
+}
+
+/// The DynamoDB table named by `MUSTER_TABLE`.
+pub async fn table_from_env() -> Result<Arc<dyn Table>, WiringError> {
+    let table = DynamoTable::from_env(required("MUSTER_TABLE")?)
+        .await
+        .map_err(|e| WiringError(e.to_string()))?;
+    Ok(Arc::new(table))
+}
+
+/// The signing keys of `MUSTER_SIGNING_KEYS`.
+pub fn keys_from_env() -> Result<SigningKeys, WiringError> {
+    SigningKeys::from_json(&required("MUSTER_SIGNING_KEYS")?)
+        .map_err(|e| WiringError(format!("MUSTER_SIGNING_KEYS: {e}")))
+}
+
+/// The import wiring on S3 and SQS.
+pub async fn imports_from_env(table: Arc<dyn Table>) -> Result<Imports, WiringError> {
+    let blobs: Arc<dyn Blobs> = Arc::new(S3Blobs::from_env(required("MUSTER_BUCKET")?).await);
+    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(
+        SqsQueue::client_from_env().await,
+        required("MUSTER_QUEUE_URL")?,
+    ));
+    let ctx = ImportContext::new(table.clone(), blobs.clone());
+    Ok(Imports {
+        blobs,
+        local: None,
+        queue,
+        ctx,
+        notifier: Arc::new(LocalNotifier::new(table)),
+    })
+}
+
+/// The whole HTTP state of a Lambda function.
+pub async fn state_from_env() -> Result<AppState, WiringError> {
+    let table = table_from_env().await?;
+    let imports = imports_from_env(table.clone()).await?;
+    Ok(AppState::new(table, Config::from_env())
+        .with_keys(keys_from_env()?)
+        .with_imports(imports))
+}
