@@ -33,6 +33,17 @@ impl<'de> Deserialize<'de> for TenantId {
     }
 }
 
+/// Whether `address`'s domain is one of `domains` or a subdomain of one (ignoring case).
+pub fn address_allowed(domains: &[String], address: &str) -> bool {
+    let domain = address
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_lowercase();
+    domains
+        .iter()
+        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+}
+
 /// What is needed to create a tenant.
 #[derive(Debug, Clone, Default)]
 pub struct NewTenant {

@@ -179,22 +179,19 @@ pub async fn check(
                     "invalid_email",
                     format!("{email:?} is not an e-mail address"),
                 ));
-            } else if !email.is_empty() && !domains.is_empty() {
-                let domain = email.rsplit_once('@').map_or("", |(_, d)| d).to_lowercase();
-                if !domains
-                    .iter()
-                    .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
-                {
-                    out.errors.push(error(
-                        &row,
-                        "email",
-                        "email_domain_not_allowed",
-                        format!(
-                            "{domain:?} is not one of the tenant's domains ({})",
-                            domains.join(", ")
-                        ),
-                    ));
-                }
+            } else if !email.is_empty()
+                && !domains.is_empty()
+                && !crate::auth::address_allowed(domains, email)
+            {
+                out.errors.push(error(
+                    &row,
+                    "email",
+                    "email_domain_not_allowed",
+                    format!(
+                        "the domain of {email:?} is not one of the tenant's domains ({})",
+                        domains.join(", ")
+                    ),
+                ));
             }
             if !cell("role").is_empty() && cell("role").parse::<Role>().is_err() {
                 out.errors.push(error(

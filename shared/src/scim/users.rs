@@ -56,6 +56,37 @@ pub struct Users {
     tenants: Tenants,
 }
 
+/// 403 unless every e-mail of the user (or its userName, when it has no e-mail) belongs to one
+/// of `domains`, when there are any.
+fn check_domain(domains: &[String], doc: &Document) -> Result<(), ScimError> {
+    if domains.is_empty() {
+        return Ok(());
+    }
+    let mut addresses: Vec<&str> = doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .collect();
+    if addresses.is_empty() {
+        addresses.extend(
+            doc.get("userName")
+                .and_then(Value::as_str)
+                .filter(|n| n.contains('@')),
+        );
+    }
+    for address in addresses {
+        if !crate::auth::address_allowed(domains, address) {
+            return Err(ScimError::forbidden(format!(
+                "the e-mail domain of {address:?} is not allowed for this tenant (allowed: {})",
+                domains.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a normalized user body beyond its schema.
 fn check(doc: &Document) -> Result<(), ScimError> {
     let name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
@@ -90,57 +121,20 @@ impl Users {
         }
     }
 
-    /// 403 unless every e-mail of the user (or its userName, when it has no e-mail) is in one
-    /// of the tenant's allowed domains, when the tenant restricts domains.
-    async fn check_domain(&self, t: &TenantId, doc: &Document) -> Result<(), ScimError> {
-        let Some(tenant) = self.tenants.get(t).await.map_err(|e| match e {
+    /// The tenant's allowed e-mail domains (empty: any).
+    async fn domains(&self, t: &TenantId) -> Result<Vec<String>, ScimError> {
+        let tenant = self.tenants.get(t).await.map_err(|e| match e {
             TenantError::Store(s) => ScimError::from(s),
             TenantError::Invalid(m) => ScimError::invalid_value(m),
-        })?
-        else {
-            return Ok(());
-        };
-        if tenant.domains.is_empty() {
-            return Ok(());
-        }
-        let mut addresses: Vec<&str> = doc
-            .get("emails")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.get("value").and_then(Value::as_str))
-            .collect();
-        if addresses.is_empty() {
-            addresses.extend(
-                doc.get("userName")
-                    .and_then(Value::as_str)
-                    .filter(|n| n.contains('@')),
-            );
-        }
-        for address in addresses {
-            let domain = address
-                .rsplit_once('@')
-                .map_or("", |(_, d)| d)
-                .to_lowercase();
-            let allowed = tenant
-                .domains
-                .iter()
-                .any(|d| domain == *d || domain.ends_with(&format!(".{d}")));
-            if !allowed {
-                return Err(ScimError::forbidden(format!(
-                    "the e-mail domain {domain:?} of {address:?} is not allowed for this tenant (allowed: {})",
-                    tenant.domains.join(", ")
-                )));
-            }
-        }
-        Ok(())
+        })?;
+        Ok(tenant.map(|t| t.domains).unwrap_or_default())
     }
 
     /// Creates a user from a POST body (RFC 7644 §3.3).
     pub async fn create(&self, t: &TenantId, body: Value) -> Result<StoredResource, ScimError> {
         let doc = normalize(user_rt(), body)?;
         check(&doc)?;
-        self.check_domain(t, &doc).await?;
+        check_domain(&self.domains(t).await?, &doc)?;
         self.repo.create(t, doc).await
     }
 
@@ -175,7 +169,7 @@ impl Users {
     ) -> Result<StoredResource, ScimError> {
         let doc = normalize(user_rt(), body)?;
         check(&doc)?;
-        self.check_domain(t, &doc).await?;
+        check_domain(&self.domains(t).await?, &doc)?;
         self.repo
             .update(t, id, pre, |_| Ok(Some(doc.clone())))
             .await
@@ -190,13 +184,7 @@ impl Users {
         pre: &Preconditions,
     ) -> Result<StoredResource, ScimError> {
         let ops = patch::parse_request(body)?;
-        let current = self.repo.fetch(t, id).await?;
-        let mut preview = current.body();
-        for op in &ops {
-            patch::apply(user_rt(), &mut preview, op)?;
-        }
-        self.check_domain(t, &normalize(user_rt(), Value::Object(preview))?)
-            .await?;
+        let domains = self.domains(t).await?;
         self.repo
             .update(t, id, pre, |current| {
                 let mut doc = current.body();
@@ -205,6 +193,7 @@ impl Users {
                 }
                 let doc = normalize(user_rt(), Value::Object(doc))?;
                 check(&doc)?;
+                check_domain(&domains, &doc)?;
                 Ok(Some(doc))
             })
             .await
