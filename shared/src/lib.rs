@@ -13,5 +13,6 @@ pub mod ids;
 pub mod import;
 pub mod queue;
 pub mod scim;
+mod sdk_error;
 pub mod store;
 pub mod wiring;

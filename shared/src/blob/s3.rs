@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -225,16 +225,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    tracing::error!(operation, error = %DisplayErrorContext(&err), "S3 request failed");
-    let what = match &err {
-        SdkError::ServiceError(service) => service.err().code().unwrap_or("service error"),
-        SdkError::TimeoutError(_) => "timeout",
-        SdkError::DispatchFailure(_) => "unreachable",
-        SdkError::ResponseError(_) => "unreadable response",
-        SdkError::ConstructionFailure(_) => "request not built",
-        _ => "unknown error",
-    };
-    BlobError::Backend(format!("S3 {operation} failed ({what})"))
+    BlobError::Backend(crate::sdk_error::describe("S3", operation, err))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -237,16 +237,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    tracing::error!(operation, error = %DisplayErrorContext(&err), "DynamoDB request failed");
-    let what = match &err {
-        SdkError::ServiceError(service) => service.err().code().unwrap_or("service error"),
-        SdkError::TimeoutError(_) => "timeout",
-        SdkError::DispatchFailure(_) => "unreachable",
-        SdkError::ResponseError(_) => "unreadable response",
-        SdkError::ConstructionFailure(_) => "request not built",
-        _ => "unknown error",
-    };
-    StoreError::Backend(format!("DynamoDB {operation} failed ({what})"))
+    StoreError::Backend(crate::sdk_error::describe("DynamoDB", operation, err))
 }
 
 /// A request builder of the SDK that could not be completed (a missing required field).

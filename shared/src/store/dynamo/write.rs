@@ -3,7 +3,10 @@
 //! expressions.
 
 use std::collections::HashMap;
+use std::future::Future;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
@@ -61,13 +64,47 @@ fn check_expression(condition: Condition) -> Expression {
     }
 }
 
+/// Sends a single-item write (`send` builds and sends it afresh each attempt): a failed
+/// condition is [`StoreError::ConditionFailed`]; losing to a concurrent transaction is retried
+/// with backoff, then [`StoreError::Conflict`].
+async fn single_write<O, E, F, Fut>(operation: &str, mut send: F) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+{
+    let mut attempt = 0;
+    loop {
+        let Err(err) = send().await else {
+            return Ok(());
+        };
+        let code = err
+            .as_service_error()
+            .and_then(|e| e.code())
+            .unwrap_or_default()
+            .to_owned();
+        match code.as_str() {
+            "ConditionalCheckFailedException" => {
+                return Err(StoreError::ConditionFailed { index: 0 });
+            }
+            "TransactionConflictException" | "ReplicatedWriteConflictException" => {
+                if attempt == CONFLICT_RETRIES {
+                    return Err(StoreError::Conflict);
+                }
+                backoff(attempt).await;
+                attempt += 1;
+            }
+            _ => return Err(sdk_failure(operation, err)),
+        }
+    }
+}
+
 /// Stores one item if `condition` holds.
 pub async fn put(table: &DynamoTable, item: Item, condition: Condition) -> Result<(), StoreError> {
     let condition = expression(condition);
     let attributes = encode(&item);
-    let mut attempt = 0;
-    loop {
-        let result = table
+    single_write("PutItem", || {
+        table
             .client
             .put_item()
             .table_name(&*table.table)
@@ -75,28 +112,8 @@ pub async fn put(table: &DynamoTable, item: Item, condition: Condition) -> Resul
             .set_condition_expression(condition.text.clone())
             .set_expression_attribute_values(condition.values.clone())
             .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        match err.as_service_error() {
-            Some(e) if e.is_conditional_check_failed_exception() => {
-                return Err(StoreError::ConditionFailed { index: 0 });
-            }
-            Some(e)
-                if e.is_transaction_conflict_exception()
-                    || e.is_replicated_write_conflict_exception() =>
-            {
-                if attempt == CONFLICT_RETRIES {
-                    return Err(StoreError::Conflict);
-                }
-                backoff(attempt).await;
-                attempt += 1;
-            }
-            _ => return Err(sdk_failure("PutItem", err)),
-        }
-    }
+    })
+    .await
 }
 
 /// Removes one item if `condition` holds (a no-op when absent and the condition allows it).
@@ -106,9 +123,8 @@ pub async fn delete(
     condition: Condition,
 ) -> Result<(), StoreError> {
     let condition = expression(condition);
-    let mut attempt = 0;
-    loop {
-        let result = table
+    single_write("DeleteItem", || {
+        table
             .client
             .delete_item()
             .table_name(&*table.table)
@@ -116,28 +132,8 @@ pub async fn delete(
             .set_condition_expression(condition.text.clone())
             .set_expression_attribute_values(condition.values.clone())
             .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        match err.as_service_error() {
-            Some(e) if e.is_conditional_check_failed_exception() => {
-                return Err(StoreError::ConditionFailed { index: 0 });
-            }
-            Some(e)
-                if e.is_transaction_conflict_exception()
-                    || e.is_replicated_write_conflict_exception() =>
-            {
-                if attempt == CONFLICT_RETRIES {
-                    return Err(StoreError::Conflict);
-                }
-                backoff(attempt).await;
-                attempt += 1;
-            }
-            _ => return Err(sdk_failure("DeleteItem", err)),
-        }
-    }
+    })
+    .await
 }
 
 /// One write of a transaction as a TransactWriteItems element.
