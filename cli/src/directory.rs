@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use muster::community::{GroupSelector, Role};
 use serde_json::{Value, json};
 
-use crate::DataArgs;
+use crate::TenantArgs;
 use crate::output::print;
 use crate::tenant::{admin, tenant_id};
 
@@ -12,23 +12,15 @@ use crate::tenant::{admin, tenant_id};
 pub enum CommunityCommand {
     /// Create a community.
     Create {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         #[arg(long)]
         name: String,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
     /// List a tenant's communities.
     List {
-        #[arg(long)]
-        tenant: String,
         #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
+        on: TenantArgs,
     },
 }
 
@@ -58,8 +50,8 @@ impl GroupArg {
 pub enum MappingCommand {
     /// Map a group to a (community, role); its members are re-derived at once.
     Set {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         #[command(flatten)]
         group: GroupArg,
         /// Community id or name.
@@ -68,32 +60,20 @@ pub enum MappingCommand {
         /// member, contributor or administrator.
         #[arg(long)]
         role: String,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
     /// List a tenant's mappings.
     List {
-        #[arg(long)]
-        tenant: String,
         #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
+        on: TenantArgs,
     },
     /// Remove a mapping; memberships it gave are re-derived at once.
     Remove {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         #[command(flatten)]
         group: GroupArg,
         #[arg(long)]
         community: String,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -101,28 +81,22 @@ pub enum MappingCommand {
 pub enum AdminCommand {
     /// Make a user administrator of a community, or of the tenant.
     Add {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         /// User id or userName.
         #[arg(long)]
         user: String,
         /// Community id or name (omit for tenant administrator).
         #[arg(long)]
         community: Option<String>,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
 }
 
 pub async fn community(cmd: CommunityCommand) -> anyhow::Result<()> {
     match cmd {
         CommunityCommand::Create {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             name,
-            data,
-            json,
         } => {
             print(
                 &admin(&data)
@@ -132,7 +106,9 @@ pub async fn community(cmd: CommunityCommand) -> anyhow::Result<()> {
                 json,
             );
         }
-        CommunityCommand::List { tenant, data, json } => {
+        CommunityCommand::List {
+            on: TenantArgs { tenant, data, json },
+        } => {
             print(
                 &Value::Array(
                     admin(&data)
@@ -150,12 +126,10 @@ pub async fn community(cmd: CommunityCommand) -> anyhow::Result<()> {
 pub async fn mapping(cmd: MappingCommand) -> anyhow::Result<()> {
     match cmd {
         MappingCommand::Set {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             group,
             community,
             role,
-            data,
-            json,
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let (admin, t) = (admin(&data).await?, tenant_id(&tenant)?);
@@ -171,16 +145,16 @@ pub async fn mapping(cmd: MappingCommand) -> anyhow::Result<()> {
                 json,
             );
         }
-        MappingCommand::List { tenant, data, json } => {
+        MappingCommand::List {
+            on: TenantArgs { tenant, data, json },
+        } => {
             let mappings = admin(&data).await?.mappings(&tenant_id(&tenant)?).await?;
             print(&serde_json::to_value(mappings)?, json);
         }
         MappingCommand::Remove {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             group,
             community,
-            data,
-            json,
         } => {
             let (admin, t) = (admin(&data).await?, tenant_id(&tenant)?);
             let groups = admin
@@ -202,11 +176,9 @@ pub async fn mapping(cmd: MappingCommand) -> anyhow::Result<()> {
 pub async fn admin_cmd(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::Add {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             user,
             community,
-            data,
-            json,
         } => {
             let out = admin(&data)
                 .await?

@@ -94,6 +94,19 @@ pub struct DataArgs {
     pub table: String,
 }
 
+/// The options of every command that acts on one tenant.
+#[derive(clap::Args, Clone)]
+pub struct TenantArgs {
+    /// The tenant's id.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

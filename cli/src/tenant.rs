@@ -7,9 +7,9 @@ use muster::auth::{NewClient, Scope};
 use muster::ids::TenantId;
 use serde_json::{Value, json};
 
-use crate::DataArgs;
 use crate::output::print;
 use crate::serve::open_store;
+use crate::{DataArgs, TenantArgs};
 
 /// Opens the store of `data` and the administration over it.
 pub async fn admin(data: &DataArgs) -> anyhow::Result<Admin> {
@@ -53,14 +53,8 @@ pub enum TenantCommand {
     },
     /// Show one tenant.
     Show {
-        /// The tenant's id.
-        #[arg(long)]
-        tenant: String,
         #[command(flatten)]
-        data: DataArgs,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        on: TenantArgs,
     },
 }
 
@@ -68,24 +62,16 @@ pub enum TenantCommand {
 pub enum TokenCommand {
     /// Issue another SCIM token for a tenant (shown once).
     Issue {
-        #[arg(long)]
-        tenant: String,
         #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
+        on: TenantArgs,
     },
     /// Revoke a SCIM token by id.
     Revoke {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         /// The token id (`scim_token_id`).
         #[arg(long)]
         id: String,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -93,8 +79,8 @@ pub enum TokenCommand {
 pub enum ClientCommand {
     /// Create an OAuth API client (secret shown once).
     Create {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         #[arg(long, default_value = "api client")]
         name: String,
         /// A scope: scim or imports (repeat; default both).
@@ -103,31 +89,19 @@ pub enum ClientCommand {
         /// An address or CIDR network the client may call from (repeat; default any).
         #[arg(long = "allow-ip")]
         allowed_ips: Vec<String>,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
     /// Revoke a client; its tokens stop working at once.
     Revoke {
-        #[arg(long)]
-        tenant: String,
+        #[command(flatten)]
+        on: TenantArgs,
         /// The client id.
         #[arg(long)]
         id: String,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
     },
     /// List a tenant's clients.
     List {
-        #[arg(long)]
-        tenant: String,
         #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        json: bool,
+        on: TenantArgs,
     },
 }
 
@@ -161,7 +135,9 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             let tenants = admin(&data).await?.tenants.list().await?;
             print(&serde_json::to_value(tenants)?, json);
         }
-        TenantCommand::Show { tenant, data, json } => {
+        TenantCommand::Show {
+            on: TenantArgs { tenant, data, json },
+        } => {
             let t = admin(&data).await?.tenant(&tenant_id(&tenant)?).await?;
             print(&serde_json::to_value(t)?, json);
         }
@@ -171,7 +147,9 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
 
 pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Issue { tenant, data, json } => {
+        TokenCommand::Issue {
+            on: TenantArgs { tenant, data, json },
+        } => {
             let admin = admin(&data).await?;
             let t = tenant_id(&tenant)?;
             admin.tenant(&t).await?;
@@ -182,10 +160,8 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             );
         }
         TokenCommand::Revoke {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             id,
-            data,
-            json,
         } => {
             let revoked = admin(&data)
                 .await?
@@ -202,12 +178,10 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
 pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
     match cmd {
         ClientCommand::Create {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             name,
             scopes,
             allowed_ips,
-            data,
-            json,
         } => {
             let scopes = if scopes.is_empty() {
                 vec![Scope::Scim, Scope::Imports]
@@ -235,10 +209,8 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             print(&out, json);
         }
         ClientCommand::Revoke {
-            tenant,
+            on: TenantArgs { tenant, data, json },
             id,
-            data,
-            json,
         } => {
             let revoked = admin(&data)
                 .await?
@@ -248,7 +220,9 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             anyhow::ensure!(revoked, "no client {id} in tenant {tenant}");
             print(&json!({"client_id": id, "revoked": true}), json);
         }
-        ClientCommand::List { tenant, data, json } => {
+        ClientCommand::List {
+            on: TenantArgs { tenant, data, json },
+        } => {
             let clients = admin(&data)
                 .await?
                 .clients
