@@ -1,45 +1,8 @@
 //! The administration commands as an operator runs them, each with `--json`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-use serde_json::Value;
-
-const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("muster-admin-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn muster(data: &Path, args: &[&str]) -> Value {
-    let out = Command::new(MUSTER)
-        .args(args)
-        .arg("--json")
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "muster {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("muster {args:?} printed no JSON ({e})"))
-}
-
-fn fails(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(MUSTER)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "muster {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{data_dir, fails, muster};
 
 #[test]
 fn tenant_create_prints_a_client_and_a_first_administrator() {

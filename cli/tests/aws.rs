@@ -2,13 +2,13 @@
 //! DynamoDB on moto's server (started by scripts/test, which sets
 //! MUSTER_TEST_DYNAMODB_ENDPOINT).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+mod common;
+
+use common::{MUSTER, http, run_json, start};
 
 fn endpoint() -> Option<String> {
     match std::env::var("MUSTER_TEST_DYNAMODB_ENDPOINT") {
@@ -32,29 +32,6 @@ fn command(endpoint: &str, table: &str, data: &std::path::Path) -> Command {
         .env("MUSTER_TABLE", table)
         .env("MUSTER_DATA_DIR", data);
     c
-}
-
-fn run_json(mut c: Command, args: &[&str]) -> Value {
-    let out = c.args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "muster {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    (
-        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
 }
 
 #[test]
@@ -89,23 +66,11 @@ fn serve_aws_answers_the_scim_round_trip_with_dynamodb() {
         &["tenant", "list", "--aws"],
     );
     assert_eq!(listed[0]["id"], tenant["tenant_id"]);
-    let mut server = command(&endpoint, &table, &data)
-        .args(["serve", "--aws", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut serve = command(&endpoint, &table, &data);
+    serve.args(["serve", "--aws", "--addr", "127.0.0.1:0"]);
+    let (server, line) = start(serve);
     assert!(line.contains("DynamoDB table"), "{line}");
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_owned();
+    let addr = server.addr.clone();
     let (base, token) = (
         tenant["scim_base_url"].as_str().unwrap(),
         tenant["scim_token"].as_str().unwrap(),
@@ -145,7 +110,6 @@ fn serve_aws_answers_the_scim_round_trip_with_dynamodb() {
         http(&addr, "GET", &format!("{base}/Users/{id}"), token, None).0,
         404
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }

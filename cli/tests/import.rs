@@ -1,63 +1,18 @@
 //! `muster import` against a real `muster serve`: the one-command flow of an HR script.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use std::path::Path;
+use std::process::Command;
+
+use common::{MUSTER, Server, data_dir, muster, serve};
 use serde_json::Value;
-
-const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &Path) -> Server {
-    let mut child = Command::new(MUSTER)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    Server(child, url)
-}
-
-fn muster(data: &Path, args: &[&str]) -> Value {
-    let out = Command::new(MUSTER)
-        .args(args)
-        .arg("--json")
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn import(server: &Server, tenant: &Value, file: &Path, mode: &str) -> (bool, Value) {
     let out = Command::new(MUSTER)
         .args(["import"])
         .arg(file)
-        .args(["--mode", mode, "--url", &server.1, "--json"])
+        .args(["--mode", mode, "--url", &server.url(), "--json"])
         .args(["--client-id", tenant["client_id"].as_str().unwrap()])
         .args(["--client-secret", tenant["client_secret"].as_str().unwrap()])
         .args(["--user-id", tenant["admin_user_id"].as_str().unwrap()])
@@ -68,16 +23,9 @@ fn import(server: &Server, tenant: &Value, file: &Path, mode: &str) -> (bool, Va
     (out.status.success(), json)
 }
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("muster-import-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn one_command_uploads_imports_and_prints_the_report_and_fails_with_the_row_errors() {
-    let data = dir("flow");
+    let data = data_dir("flow");
     let server = serve(&data);
     let tenant = muster(
         &data,

@@ -1,0 +1,129 @@
+//! What the command-line tests share: the `muster` binary, a scratch data directory, a
+//! `muster serve` child process, JSON commands and one-shot HTTP requests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub const MUSTER: &str = env!("CARGO_BIN_EXE_muster");
+
+/// A running `muster serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// `host:port` it listens on.
+    pub addr: String,
+}
+
+impl Server {
+    /// The base URL (`http://host:port`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh, empty scratch directory for this test process.
+pub fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("muster-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts `command` (a `muster … serve --addr 127.0.0.1:0 …`) and reads the URL it prints;
+/// returns the server and that first line.
+pub fn start(mut command: Command) -> (Server, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the URL is printed");
+    (
+        Server {
+            addr: url.trim_start_matches("http://").to_owned(),
+            child,
+        },
+        line,
+    )
+}
+
+/// `muster serve` on a free port over the embedded store in `data`.
+pub fn serve(data: &Path) -> Server {
+    let mut command = Command::new(MUSTER);
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(data);
+    start(command).0
+}
+
+/// Runs `command` with `args` and `--json`; asserts success and returns the printed JSON.
+pub fn run_json(mut command: Command, args: &[&str]) -> Value {
+    let out = command.args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "muster {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("muster {args:?} printed no JSON ({e})"))
+}
+
+/// `muster ARGS --json --data DATA`.
+pub fn muster(data: &Path, args: &[&str]) -> Value {
+    let mut command = Command::new(MUSTER);
+    command.env("MUSTER_DATA_DIR", data);
+    run_json(command, args)
+}
+
+/// `muster ARGS --data DATA`, which must fail; returns its standard error.
+pub fn fails(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(MUSTER)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "muster {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// One HTTP/1.1 request over a fresh connection; returns status and JSON body.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
