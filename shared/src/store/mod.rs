@@ -224,6 +224,48 @@ pub trait Table: Send + Sync + 'static {
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
+/// Checks a transaction's shape before any adapter sends it: 1 to [`MAX_TRANSACTION_ITEMS`]
+/// writes, each key once, each key acceptable to the adapter (`check_key`).
+pub(crate) fn validate_transaction(
+    writes: &[Write],
+    check_key: impl Fn(&Key) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if writes.is_empty() || writes.len() > MAX_TRANSACTION_ITEMS {
+        return Err(StoreError::Invalid(format!(
+            "a transaction holds 1 to {MAX_TRANSACTION_ITEMS} writes, not {}",
+            writes.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for write in writes {
+        check_key(write.key())?;
+        if !seen.insert(write.key()) {
+            return Err(StoreError::Invalid(
+                "a transaction may touch each key once".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a batch: only unconditional puts and deletes, on keys acceptable to the adapter.
+pub(crate) fn validate_batch(
+    writes: &[Write],
+    check_key: impl Fn(&Key) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for write in writes {
+        check_key(write.key())?;
+        if !matches!(write, Write::Put { .. } | Write::Delete { .. })
+            || write.condition() != Condition::Always
+        {
+            return Err(StoreError::Invalid(
+                "batch writes are unconditional puts and deletes".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The smallest string greater than every string that starts with `prefix` (non-empty).
 pub fn prefix_end(prefix: &str) -> String {
     let mut chars: Vec<char> = prefix.chars().collect();

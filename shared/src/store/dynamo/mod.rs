@@ -7,7 +7,7 @@ mod read;
 mod setup;
 mod write;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +17,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{
-    Condition, Item, Key, MAX_TRANSACTION_ITEMS, Page, Query, SkRange, StoreError, Table, Write,
-};
+use super::{Condition, Item, Key, Page, Query, SkRange, StoreError, Table, Write};
 use cursor::Cursors;
 
 pub use setup::{client_from_env, create_table_if_missing};
@@ -129,35 +127,12 @@ impl Table for DynamoTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        if writes.is_empty() || writes.len() > MAX_TRANSACTION_ITEMS {
-            return Err(StoreError::Invalid(format!(
-                "a transaction holds 1 to {MAX_TRANSACTION_ITEMS} writes, not {}",
-                writes.len()
-            )));
-        }
-        let mut seen = HashSet::new();
-        for write in &writes {
-            check_key(write.key())?;
-            if !seen.insert(write.key()) {
-                return Err(StoreError::Invalid(
-                    "a transaction may touch each key once".into(),
-                ));
-            }
-        }
+        super::validate_transaction(&writes, check_key)?;
         write::transact(self, &writes).await
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        for write in &writes {
-            check_key(write.key())?;
-            if !matches!(write, Write::Put { .. } | Write::Delete { .. })
-                || write.condition() != Condition::Always
-            {
-                return Err(StoreError::Invalid(
-                    "batch writes are unconditional puts and deletes".into(),
-                ));
-            }
-        }
+        super::validate_batch(&writes, check_key)?;
         if writes.is_empty() {
             return Ok(());
         }

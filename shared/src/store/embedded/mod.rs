@@ -3,16 +3,13 @@
 mod read;
 mod writer;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{ConcurrencyMode, Database, DatabaseError, TableDefinition};
 
-use super::{
-    Condition, Item, Key, MAX_TRANSACTION_ITEMS, Page, Query, SkRange, StoreError, Table, Write,
-};
+use super::{Condition, Item, Key, Page, Query, SkRange, StoreError, Table, Write};
 use writer::Writer;
 
 /// The page cache of a file-backed store: bounded so `muster serve`'s memory stays predictable
@@ -130,35 +127,12 @@ impl Table for EmbeddedTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        if writes.is_empty() || writes.len() > MAX_TRANSACTION_ITEMS {
-            return Err(StoreError::Invalid(format!(
-                "a transaction holds 1 to {MAX_TRANSACTION_ITEMS} writes, not {}",
-                writes.len()
-            )));
-        }
-        let mut seen = HashSet::new();
-        for write in &writes {
-            check_key(write.key())?;
-            if !seen.insert(write.key().clone()) {
-                return Err(StoreError::Invalid(
-                    "a transaction may touch each key once".into(),
-                ));
-            }
-        }
+        super::validate_transaction(&writes, check_key)?;
         self.writer.submit(writes).await
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        for write in &writes {
-            check_key(write.key())?;
-            if !matches!(write, Write::Put { .. } | Write::Delete { .. })
-                || write.condition() != Condition::Always
-            {
-                return Err(StoreError::Invalid(
-                    "batch writes are unconditional puts and deletes".into(),
-                ));
-            }
-        }
+        super::validate_batch(&writes, check_key)?;
         if writes.is_empty() {
             return Ok(());
         }
