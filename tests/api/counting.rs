@@ -33,6 +33,10 @@ impl Table for CountingTable {
         self.calls.lock().unwrap().reads += 1;
         self.inner.get(key).await
     }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.calls.lock().unwrap().reads += 1;
+        self.inner.get_many(keys).await
+    }
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         {
             let mut calls = self.calls.lock().unwrap();

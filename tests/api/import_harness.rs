@@ -33,7 +33,12 @@ impl Drop for ImportApp {
 
 impl ImportApp {
     pub async fn new() -> Self {
-        let mut test = TestApp::new().await;
+        Self::on(Arc::new(muster::store::EmbeddedTable::in_memory())).await
+    }
+
+    /// The harness over `table` (DynamoDB on an emulator, say).
+    pub async fn on(table: Arc<dyn muster::store::Table>) -> Self {
+        let mut test = TestApp::with_parts(table, Config::default()).await;
         let tenant = TenantId::parse(&test.acme.id).unwrap();
         let dir = std::env::temp_dir().join(format!("muster-imports-{}", muster::ids::random_id()));
         let imports = Imports::local(test.table.clone(), &dir).await;

@@ -12,6 +12,7 @@ mod groups;
 mod helpers;
 mod import_harness;
 mod imports;
+mod imports_dynamo;
 mod imports_safety;
 mod imports_xlsx;
 mod lambda;

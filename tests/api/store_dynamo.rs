@@ -11,9 +11,9 @@ const ENDPOINT_VAR: &str = "MUSTER_TEST_DYNAMODB_ENDPOINT";
 const REQUIRE_VAR: &str = "MUSTER_REQUIRE_EMULATORS";
 const CURSOR_KEY: [u8; 32] = [7; 32];
 
-/// A fresh table on the emulator (created twice, to prove creation idempotent), or `None`
-/// after a notice when no emulator is configured and none is required.
-async fn fresh_table(test: &str) -> Option<DynamoTable> {
+/// The emulator's endpoint, or `None` after a notice when no emulator is configured and none
+/// is required.
+pub fn emulator_endpoint(test: &str) -> Option<String> {
     let Some(endpoint) = std::env::var(ENDPOINT_VAR).ok().filter(|e| !e.is_empty()) else {
         assert!(
             std::env::var(REQUIRE_VAR).as_deref() != Ok("1"),
@@ -23,11 +23,22 @@ async fn fresh_table(test: &str) -> Option<DynamoTable> {
         eprintln!("skipping {test}: {ENDPOINT_VAR} is not set (scripts/test starts moto)");
         return None;
     };
-    let client = DynamoTable::static_client(&endpoint, "us-east-1", "test", "test");
+    Some(endpoint)
+}
+
+/// A fresh table created through `client` (twice, to prove creation idempotent).
+pub async fn table_on(client: aws_sdk_dynamodb::Client) -> DynamoTable {
     let name = format!("muster-test-{}", muster::ids::random_id());
     create_table_if_missing(&client, &name).await.unwrap();
     create_table_if_missing(&client, &name).await.unwrap();
-    Some(DynamoTable::new(client, name, CURSOR_KEY))
+    DynamoTable::new(client, name, CURSOR_KEY)
+}
+
+/// A fresh table on the emulator, or `None` (see [`emulator_endpoint`]).
+async fn fresh_table(test: &str) -> Option<DynamoTable> {
+    let endpoint = emulator_endpoint(test)?;
+    let client = DynamoTable::static_client(&endpoint, "us-east-1", "test", "test");
+    Some(table_on(client).await)
 }
 
 fn put(pk: &str, sk: &str) -> Write {

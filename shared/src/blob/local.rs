@@ -95,7 +95,7 @@ impl LocalBlobs {
         token: &str,
         content_type: Option<&str>,
         content_md5: Option<&str>,
-        body: &[u8],
+        body: bytes::Bytes,
     ) -> Result<Result<(), UploadRefusal>, BlobError> {
         let key = Key::new(UPLOADS_PK, format!("U#{token}"));
         let Some(item) = self.table.get(&key).await.map_err(backend)? else {
@@ -118,7 +118,7 @@ impl LocalBlobs {
                 got: body.len() as u64,
             }));
         }
-        if super::md5_base64(body) != spec.checksum {
+        if super::md5_base64(&body) != spec.checksum {
             return Ok(Err(UploadRefusal::BadDigest));
         }
         if self
@@ -130,7 +130,6 @@ impl LocalBlobs {
             return Ok(Err(UploadRefusal::Expired));
         }
         let path = self.path(&spec.key);
-        let body = body.to_vec();
         tokio::task::spawn_blocking(move || write_atomically(&path, &body))
             .await
             .map_err(backend)?

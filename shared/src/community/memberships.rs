@@ -12,7 +12,7 @@ use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, query_
 const ATTEMPTS: usize = 16;
 
 /// The key of a user's membership of a community.
-fn by_user(t: &TenantId, user: &str, community: &str) -> Key {
+pub(super) fn by_user(t: &TenantId, user: &str, community: &str) -> Key {
     Key::new(format!("T#{t}#U#{user}"), format!("C#{community}"))
 }
 
@@ -21,14 +21,14 @@ fn by_community(t: &TenantId, community: &str, user: &str) -> Key {
     Key::new(format!("T#{t}#C#{community}"), format!("M#{user}"))
 }
 
-fn corrupt(e: serde_json::Error) -> StoreError {
+pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Backend(format!("corrupt membership: {e}"))
 }
 
 /// Membership storage over the Table port.
 #[derive(Clone)]
 pub struct Memberships {
-    table: Arc<dyn Table>,
+    pub(super) table: Arc<dyn Table>,
 }
 
 /// What a change did.
@@ -98,7 +98,7 @@ impl Memberships {
         .await
     }
 
-    async fn change(
+    pub(super) async fn change(
         &self,
         t: &TenantId,
         user: &str,
@@ -107,42 +107,8 @@ impl Memberships {
     ) -> Result<Change, StoreError> {
         for _ in 0..ATTEMPTS {
             let current = self.get(t, user, community).await?;
-            let mut sources = current
-                .as_ref()
-                .map(|(m, _)| m.sources.clone())
-                .unwrap_or_default();
-            edit(&mut sources);
-            let (writes, change) = match (&current, Membership::derived_role(&sources)) {
-                (None, None) => return Ok(Change::Unchanged),
-                (Some((_, version)), None) => (
-                    self.delete_writes(t, user, community, *version),
-                    Change::Deleted,
-                ),
-                (Some((m, _)), Some(_)) if m.sources == sources => return Ok(Change::Unchanged),
-                (old, Some(role)) => {
-                    let now = now_rfc3339();
-                    let membership = Membership {
-                        user: user.to_owned(),
-                        community: community.to_owned(),
-                        role,
-                        status: old.as_ref().map_or(Status::Invited, |(m, _)| m.status),
-                        created: old
-                            .as_ref()
-                            .map_or_else(|| now.clone(), |(m, _)| m.created.clone()),
-                        updated: now,
-                        sources,
-                    };
-                    let condition = old
-                        .as_ref()
-                        .map_or(Condition::NotExists, |(_, v)| Condition::VersionIs(*v));
-                    let version = old.as_ref().map_or(1, |(_, v)| v + 1);
-                    let change = match old {
-                        None => Change::Created,
-                        Some((m, _)) if m.role != role => Change::Updated,
-                        Some(_) => Change::Resourced,
-                    };
-                    (self.put_writes(t, &membership, version, condition), change)
-                }
+            let Some((writes, change)) = self.plan(t, user, community, current, &edit) else {
+                return Ok(Change::Unchanged);
             };
             match self.table.transact(writes).await {
                 Ok(()) => return Ok(change),
@@ -151,6 +117,53 @@ impl Memberships {
             }
         }
         Err(StoreError::Conflict)
+    }
+
+    /// The writes (conditional on `current` being still current) that apply `edit` to the
+    /// membership of `user` in `community`, and what they change; `None` when nothing would.
+    pub(super) fn plan(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+        current: Option<(Membership, u64)>,
+        edit: impl Fn(&mut Vec<Source>),
+    ) -> Option<(Vec<Write>, Change)> {
+        let mut sources = current
+            .as_ref()
+            .map(|(m, _)| m.sources.clone())
+            .unwrap_or_default();
+        edit(&mut sources);
+        match (current, Membership::derived_role(&sources)) {
+            (None, None) => None,
+            (Some((_, version)), None) => Some((
+                self.delete_writes(t, user, community, version),
+                Change::Deleted,
+            )),
+            (Some((m, _)), Some(_)) if m.sources == sources => None,
+            (old, Some(role)) => {
+                let now = now_rfc3339();
+                let change = match &old {
+                    None => Change::Created,
+                    Some((m, _)) if m.role != role => Change::Updated,
+                    Some(_) => Change::Resourced,
+                };
+                let (status, created, condition, version) = match old {
+                    None => (Status::Invited, now.clone(), Condition::NotExists, 1),
+                    Some((m, v)) => (m.status, m.created, Condition::VersionIs(v), v + 1),
+                };
+                let membership = Membership {
+                    user: user.to_owned(),
+                    community: community.to_owned(),
+                    role,
+                    status,
+                    created,
+                    updated: now,
+                    sources,
+                };
+                Some((self.put_writes(t, &membership, version, condition), change))
+            }
+        }
     }
 
     fn put_writes(

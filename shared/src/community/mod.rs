@@ -1,6 +1,7 @@
 //! Communities and memberships: who belongs to which community with which role, and why
 //! (the IdP groups mapped to the community, or a file import).
 
+mod batch;
 mod communities;
 mod derive;
 mod mapping;
@@ -11,6 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use batch::{Edit, MembershipEdit};
 pub use communities::Communities;
 pub use derive::Derivation;
 pub use mapping::{GroupSelector, Mapping, Mappings};

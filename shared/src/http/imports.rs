@@ -179,11 +179,12 @@ pub async fn upload(
         return Failure::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response();
     };
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let size = body.len();
     match local
-        .accept(&token, h("content-type"), h("content-md5"), &body)
+        .accept(&token, h("content-type"), h("content-md5"), body)
         .await
     {
-        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"stored": body.len()}))).into_response(),
+        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"stored": size}))).into_response(),
         Ok(Err(refusal)) => {
             let (status, code) = match refusal {
                 UploadRefusal::Expired => (StatusCode::FORBIDDEN, "AccessDenied"),

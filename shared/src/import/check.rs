@@ -1,17 +1,26 @@
 //! The checking pass: every row is validated and resolved (community by name or id, member by
 //! matricule) before anything is written; MIRROR deletions and their threshold are computed
 //! here too, so a file that would remove too many members changes nothing.
+//!
+//! Rows are looked up in blocks (one batched read per block), and what must be remembered
+//! across the whole file is kept as 64-bit fingerprints, so checking a million rows takes
+//! tens of megabytes, not the file's size several times over.
 
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 use serde_json::Value;
 
 use super::reader::{Columns, Row};
 use super::report::RowError;
+use super::rules::{Rules, error};
 use super::worker::ImportContext;
 use super::{Mode, jobs::Job};
-use crate::community::Role;
-use crate::store::{StoreError, keys};
+use crate::store::StoreError;
+
+/// Rows resolved together with one batched read.
+const BLOCK_ROWS: usize = 1000;
 
 /// What checking learned.
 #[derive(Debug, Default)]
@@ -20,45 +29,254 @@ pub struct Checked {
     pub rows_total: u64,
     /// Every rejected row.
     pub errors: Vec<RowError>,
-    /// Community id by lowercased name and by id.
+    /// Community (id, name) by lowercased name and by id.
     pub communities: HashMap<String, (String, String)>,
-    /// The existing user of each matricule of the file.
-    pub members: HashMap<String, String>,
+    /// The tenant's allowed e-mail domains (empty: any).
+    pub domains: Vec<String>,
     /// (user id, community id) memberships a MIRROR must delete.
     pub deletions: Vec<(String, String)>,
     /// Members of the communities in scope before the import.
     pub members_in_scope: u64,
 }
 
-fn error(row: &Row, column: &str, code: &str, message: String) -> RowError {
-    RowError {
-        line: row.line,
-        column: column.to_owned(),
-        code: code.to_owned(),
-        message,
-    }
-}
-
-/// A plausible e-mail address: one `@`, a non-empty local part, a dotted domain, no spaces.
-pub fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !s.chars().any(char::is_whitespace)
-        && s.len() <= 254
-}
-
 impl Checked {
-    /// The community id a cell names, if any.
+    /// The community (id, name) a cell names, if any.
     pub fn community(&self, cell: &str) -> Option<&(String, String)> {
         self.communities
             .get(&cell.to_lowercase())
             .or_else(|| self.communities.get(cell))
+    }
+}
+
+/// What is known of one matricule of the file (fingerprints; 0 is "none").
+#[derive(Clone, Copy)]
+struct Identity {
+    /// Its e-mail, lowercased.
+    email: u64,
+    /// The line that gave the e-mail.
+    line: u32,
+    /// The existing user with this matricule.
+    owner: u64,
+    /// Looked up in storage.
+    resolved: bool,
+    /// Its e-mail was checked against other users' userNames.
+    email_checked: bool,
+}
+
+/// A row of the current block that needs storage to be checked.
+struct Pending {
+    row: Row,
+    matricule: u64,
+    community: Option<u32>,
+    /// Clean so far, so its e-mail is worth checking.
+    clean: bool,
+}
+
+/// The whole-file memory of the pass.
+struct Pass<'a> {
+    ctx: &'a ImportContext,
+    job: &'a Job,
+    columns: &'a Columns,
+    hasher: RandomState,
+    /// Community ids as small numbers.
+    community_ids: HashMap<String, u32>,
+    /// (matricule, community) → line of its first row.
+    seen: HashMap<u64, u32>,
+    identity: HashMap<u64, Identity>,
+    /// (existing user, community) pairs the file lists, for MIRROR.
+    keep: HashSet<u64>,
+    block: Vec<Pending>,
+}
+
+fn line32(line: u64) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
+}
+
+impl Pass<'_> {
+    /// A nonzero fingerprint of `value`. Two different values share one with odds of about
+    /// n²/2⁶⁴ over n values, under keys drawn for this pass alone.
+    fn fingerprint(&self, value: impl std::hash::Hash) -> u64 {
+        self.hasher.hash_one(value) | 1
+    }
+
+    fn community_index(&mut self, id: &str) -> u32 {
+        let next = self.community_ids.len() as u32;
+        *self.community_ids.entry(id.to_owned()).or_insert(next)
+    }
+
+    /// Checks what one row can tell alone or against earlier rows; queues the rest.
+    fn row(&mut self, out: &mut Checked, rules: &Rules<'_>, row: Row) {
+        let before = out.errors.len();
+        let cell = |name: &str| row.cell(self.columns, name);
+        let community = out.community(cell("community")).cloned();
+        rules.check(&row, community.as_ref(), &mut out.errors);
+        let matricule = cell("matricule");
+        let email = cell("email");
+        let key = self.fingerprint(matricule);
+        let community = community.map(|(id, name)| (self.community_index(&id), name));
+        if let (false, Some((index, name))) = (matricule.is_empty(), &community) {
+            let line = line32(row.line);
+            let pair = self.fingerprint((matricule, *index));
+            match self.seen.entry(pair) {
+                Entry::Occupied(first) => out.errors.push(error(
+                    &row,
+                    "matricule",
+                    "duplicate_row",
+                    format!(
+                        "matricule {matricule} is already listed for {name:?} on line {}",
+                        first.get()
+                    ),
+                )),
+                Entry::Vacant(v) => {
+                    v.insert(line);
+                }
+            }
+        }
+        if matricule.is_empty() {
+            return;
+        }
+        let email_fp = if email.is_empty() || rules.mode == Mode::Delete {
+            0
+        } else {
+            self.fingerprint(email.to_lowercase())
+        };
+        let identity = self.identity.entry(key).or_insert(Identity {
+            email: email_fp,
+            line: line32(row.line),
+            owner: 0,
+            resolved: false,
+            email_checked: false,
+        });
+        if identity.email == 0 && email_fp != 0 {
+            identity.email = email_fp;
+            identity.line = line32(row.line);
+        } else if email_fp != 0 && identity.email != email_fp {
+            out.errors.push(error(
+                &row,
+                "email",
+                "conflicting_member",
+                format!(
+                    "matricule {matricule} is listed with another e-mail on line {}",
+                    identity.line
+                ),
+            ));
+        }
+        let clean = out.errors.len() == before && rules.mode != Mode::Delete;
+        self.block.push(Pending {
+            row,
+            matricule: key,
+            community: community.map(|(i, _)| i),
+            clean,
+        });
+    }
+
+    /// Resolves the queued rows with two batched reads: the owners of their matricules, then
+    /// of their e-mails (which must be free or already the member's).
+    async fn flush(&mut self, out: &mut Checked) -> Result<(), StoreError> {
+        let block = std::mem::take(&mut self.block);
+        let t = &self.job.tenant;
+        let mut unresolved = Vec::new();
+        for (i, p) in block.iter().enumerate() {
+            let identity = self
+                .identity
+                .get_mut(&p.matricule)
+                .expect("queued with one");
+            if !identity.resolved {
+                identity.resolved = true;
+                unresolved.push(i);
+            }
+        }
+        let numbers: Vec<&str> = unresolved
+            .iter()
+            .map(|&i| block[i].row.cell(self.columns, "matricule"))
+            .collect();
+        let owners = self
+            .ctx
+            .users
+            .by_employee_numbers(t, &numbers)
+            .await
+            .map_err(|e| StoreError::Backend(e.detail))?;
+        for (&i, owner) in unresolved.iter().zip(owners) {
+            if let Some(owner) = owner {
+                let fp = self.fingerprint(owner.as_str());
+                self.identity
+                    .get_mut(&block[i].matricule)
+                    .expect("queued with one")
+                    .owner = fp;
+            }
+        }
+        let mut to_check = Vec::new();
+        for (i, p) in block.iter().enumerate() {
+            let identity = self
+                .identity
+                .get_mut(&p.matricule)
+                .expect("queued with one");
+            if p.clean && !identity.email_checked {
+                identity.email_checked = true;
+                to_check.push(i);
+            }
+        }
+        let emails: Vec<&str> = to_check
+            .iter()
+            .map(|&i| block[i].row.cell(self.columns, "email"))
+            .collect();
+        let holders = self
+            .ctx
+            .users
+            .by_user_names(t, &emails)
+            .await
+            .map_err(|e| StoreError::Backend(e.detail))?;
+        for ((&i, holder), email) in to_check.iter().zip(holders).zip(&emails) {
+            let owner = self.identity[&block[i].matricule].owner;
+            if let Some(holder) = holder
+                && self.fingerprint(holder.as_str()) != owner
+            {
+                out.errors.push(error(
+                    &block[i].row,
+                    "email",
+                    "email_taken",
+                    format!("{email} belongs to another member"),
+                ));
+            }
+        }
+        if self.job.mode == Mode::Mirror {
+            for p in &block {
+                let owner = self.identity[&p.matricule].owner;
+                if let (true, Some(c)) = (owner != 0, p.community) {
+                    let pair = self.fingerprint((owner, c));
+                    self.keep.insert(pair);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The file-sourced memberships in scope that the file does not list (MIRROR).
+    async fn deletions(&mut self, out: &mut Checked) -> Result<(), StoreError> {
+        let job = self.job;
+        for community in &job.scope {
+            let index = self.community_index(community);
+            let mut cursor = None;
+            loop {
+                let (page, next) = self
+                    .ctx
+                    .memberships
+                    .of_community(&job.tenant, community, cursor, 1000)
+                    .await?;
+                out.members_in_scope += page.len() as u64;
+                for (user, from_file) in page {
+                    let pair = self.fingerprint((self.fingerprint(user.as_str()), index));
+                    if from_file && !self.keep.contains(&pair) {
+                        out.deletions.push((user, community.clone()));
+                    }
+                }
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -86,18 +304,6 @@ async fn communities(
     Ok(map)
 }
 
-async fn index_owner(
-    ctx: &ImportContext,
-    key: crate::store::Key,
-) -> Result<Option<String>, StoreError> {
-    Ok(ctx
-        .table
-        .get(&key)
-        .await?
-        .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
-        .and_then(|v| v["id"].as_str().map(str::to_owned)))
-}
-
 /// Validates every row of the file.
 pub async fn check(
     ctx: &ImportContext,
@@ -108,13 +314,26 @@ pub async fn check(
 ) -> Result<Checked, StoreError> {
     let mut out = Checked {
         communities: communities(ctx, job).await?,
+        domains: domains.to_vec(),
         ..Checked::default()
     };
-    let scope: HashSet<&str> = job.scope.iter().map(String::as_str).collect();
-    let mut seen: HashMap<(String, String), u64> = HashMap::new();
-    let mut identity: HashMap<String, (String, u64)> = HashMap::new();
-    let mut keep: HashSet<(String, String)> = HashSet::new();
-    let full = job.mode != Mode::Delete;
+    let rules = Rules {
+        columns,
+        mode: job.mode,
+        domains,
+        scope: job.scope.iter().map(String::as_str).collect(),
+    };
+    let mut pass = Pass {
+        ctx,
+        job,
+        columns,
+        hasher: RandomState::new(),
+        community_ids: HashMap::new(),
+        seen: HashMap::new(),
+        identity: HashMap::new(),
+        keep: HashSet::new(),
+        block: Vec::with_capacity(BLOCK_ROWS),
+    };
     for row in rows {
         out.rows_total += 1;
         if let Some(why) = &row.unreadable {
@@ -122,158 +341,14 @@ pub async fn check(
                 .push(error(&row, "", "unreadable_row", why.clone()));
             continue;
         }
-        let cell = |name: &str| row.cell(columns, name);
-        let before = out.errors.len();
-        let required: &[&str] = if full {
-            &[
-                "matricule",
-                "email",
-                "first_name",
-                "last_name",
-                "community",
-                "role",
-            ]
-        } else {
-            &["matricule", "community"]
-        };
-        for name in required {
-            if cell(name).is_empty() {
-                out.errors.push(error(
-                    &row,
-                    name,
-                    "missing_value",
-                    format!("{name} is empty"),
-                ));
-            }
-        }
-        let matricule = cell("matricule").to_owned();
-        let community = match out.community(cell("community")).cloned() {
-            Some(c) => Some(c),
-            None if cell("community").is_empty() => None,
-            None => {
-                out.errors.push(error(
-                    &row,
-                    "community",
-                    "unknown_community",
-                    format!("no community named {:?} in this tenant", cell("community")),
-                ));
-                None
-            }
-        };
-        if let Some((id, name)) = &community
-            && !scope.contains(id.as_str())
-        {
-            out.errors.push(error(
-                &row,
-                "community",
-                "community_out_of_scope",
-                format!("the acting administrator does not administer {name:?}"),
-            ));
-        }
-        if full {
-            let email = cell("email");
-            if !email.is_empty() && !valid_email(email) {
-                out.errors.push(error(
-                    &row,
-                    "email",
-                    "invalid_email",
-                    format!("{email:?} is not an e-mail address"),
-                ));
-            } else if !email.is_empty()
-                && !domains.is_empty()
-                && !crate::auth::address_allowed(domains, email)
-            {
-                out.errors.push(error(
-                    &row,
-                    "email",
-                    "email_domain_not_allowed",
-                    format!(
-                        "the domain of {email:?} is not one of the tenant's domains ({})",
-                        domains.join(", ")
-                    ),
-                ));
-            }
-            if !cell("role").is_empty() && cell("role").parse::<Role>().is_err() {
-                out.errors.push(error(
-                    &row,
-                    "role",
-                    "unknown_role",
-                    format!(
-                        "{:?} is not member, contributor or administrator",
-                        cell("role")
-                    ),
-                ));
-            }
-            if !matricule.is_empty() && !email.is_empty() {
-                match identity.get(&matricule) {
-                    Some((e, line)) if !e.eq_ignore_ascii_case(email) => out.errors.push(error(
-                        &row,
-                        "email",
-                        "conflicting_member",
-                        format!("matricule {matricule} has e-mail {e} on line {line}"),
-                    )),
-                    Some(_) => {}
-                    None => {
-                        identity.insert(matricule.clone(), (email.to_owned(), row.line));
-                    }
-                }
-            }
-        }
-        if let (false, Some((cid, name))) = (matricule.is_empty(), &community)
-            && let Some(line) = seen.insert((matricule.clone(), cid.clone()), row.line)
-        {
-            out.errors.push(error(
-                &row,
-                "matricule",
-                "duplicate_row",
-                format!("matricule {matricule} is already listed for {name:?} on line {line}"),
-            ));
-        }
-        if !matricule.is_empty()
-            && !out.members.contains_key(&matricule)
-            && let Some(user) =
-                index_owner(ctx, keys::employee_number(&job.tenant, &matricule)).await?
-        {
-            out.members.insert(matricule.clone(), user);
-        }
-        if full && out.errors.len() == before {
-            let email = cell("email");
-            let owner = index_owner(ctx, keys::user_name(&job.tenant, email)).await?;
-            if let Some(owner) = owner
-                && out.members.get(&matricule) != Some(&owner)
-            {
-                out.errors.push(error(
-                    &row,
-                    "email",
-                    "email_taken",
-                    format!("{email} belongs to another member"),
-                ));
-            }
-        }
-        if let (Some(user), Some((cid, _))) = (out.members.get(&matricule), &community) {
-            keep.insert((user.clone(), cid.clone()));
+        pass.row(&mut out, &rules, row);
+        if pass.block.len() >= BLOCK_ROWS {
+            pass.flush(&mut out).await?;
         }
     }
+    pass.flush(&mut out).await?;
     if job.mode == Mode::Mirror && out.errors.is_empty() {
-        for community in &job.scope {
-            let mut cursor = None;
-            loop {
-                let (page, next) = ctx
-                    .memberships
-                    .of_community(&job.tenant, community, cursor, 1000)
-                    .await?;
-                out.members_in_scope += page.len() as u64;
-                for (user, from_file) in page {
-                    if from_file && !keep.contains(&(user.clone(), community.clone())) {
-                        out.deletions.push((user, community.clone()));
-                    }
-                }
-                match next {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
+        pass.deletions(&mut out).await?;
     }
     Ok(out)
 }

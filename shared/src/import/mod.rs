@@ -7,6 +7,7 @@ mod jobs;
 mod notify;
 mod reader;
 mod report;
+mod rules;
 mod sync;
 mod worker;
 mod xlsx;

@@ -1,8 +1,9 @@
-//! The syncing pass: rows are applied in chunks, members in parallel within a chunk, each
-//! chunk recorded by a checkpoint so a redelivered message or a restarted worker applies and
-//! counts nothing twice. Unchanged rows write nothing.
+//! The syncing pass: rows are applied in chunks, each chunk in a few batched steps (look its
+//! members up, create the new ones, update the changed ones, then apply every membership edit
+//! together), and each chunk is recorded by a checkpoint so a redelivered message or a
+//! restarted worker applies and counts nothing twice. Unchanged rows write nothing.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -11,17 +12,15 @@ use super::Mode;
 use super::check::Checked;
 use super::jobs::Job;
 use super::reader::{Columns, Row};
-use super::report::{Tally, merge};
+use super::report::Tally;
 use super::worker::ImportContext;
-use crate::community::{Change, Role, Source};
+use crate::community::{Change, Edit, MembershipEdit, Role, Source};
 use crate::scim::Preconditions;
 use crate::scim::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 use crate::store::StoreError;
 
 /// Rows per checkpointed chunk.
 pub const CHUNK_ROWS: usize = 1000;
-/// Members applied together within a chunk (their writes share commits).
-const PARALLEL: usize = 256;
 
 fn internal(e: crate::scim::ScimError) -> StoreError {
     StoreError::Backend(format!("{} {}", e.status, e.detail))
@@ -62,8 +61,87 @@ fn changes(existing: &Value, wanted: &Value) -> Vec<Value> {
     ops
 }
 
-/// Creates or updates the member of `rows` (one matricule) and grants its memberships.
-async fn upsert_member(
+/// The members of a chunk (rows grouped by matricule, in order of first appearance).
+fn by_matricule<'r>(columns: &Columns, rows: &'r [Row]) -> Vec<(&'r str, Vec<&'r Row>)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut members: Vec<(&str, Vec<&Row>)> = Vec::new();
+    for row in rows {
+        let matricule = row.cell(columns, "matricule");
+        match index.get(matricule) {
+            Some(&i) => members[i].1.push(row),
+            None => {
+                index.insert(matricule, members.len());
+                members.push((matricule, vec![row]));
+            }
+        }
+    }
+    members
+}
+
+/// Brings the existing users in line with their rows; true for each user that changed.
+async fn update_existing(
+    ctx: &ImportContext,
+    job: &Job,
+    ids: &[&str],
+    wanted: &[Value],
+) -> Result<Vec<bool>, StoreError> {
+    let t = &job.tenant;
+    let current = ctx.users.get_many(t, ids).await.map_err(internal)?;
+    let mut patches = Vec::new();
+    for (i, (doc, wanted)) in current.into_iter().zip(wanted).enumerate() {
+        let doc = doc.ok_or_else(|| StoreError::Backend(format!("user {} vanished", ids[i])))?;
+        let ops = changes(&Value::Object(doc.doc), wanted);
+        if !ops.is_empty() {
+            let patch = json!({"schemas": [crate::scim::patch::PATCH_SCHEMA], "Operations": ops});
+            patches.push((i, patch));
+        }
+    }
+    let mut changed = vec![false; ids.len()];
+    let work = patches.into_iter().map(|(i, patch)| async move {
+        let pre = Preconditions::default();
+        ctx.users.patch(t, ids[i], patch, &pre).await.map(|_| i)
+    });
+    for done in join_all(work).await {
+        changed[done.map_err(internal)?] = true;
+    }
+    Ok(changed)
+}
+
+/// Creates the users of `wanted`; answers each one's id. A member created meanwhile by
+/// someone else (same matricule) is taken as is.
+async fn create_new(
+    ctx: &ImportContext,
+    job: &Job,
+    checked: &Checked,
+    numbers: &[&str],
+    wanted: Vec<Value>,
+) -> Result<Vec<String>, StoreError> {
+    let t = &job.tenant;
+    let docs = wanted
+        .into_iter()
+        .map(|w| ctx.users.prepare(w, &checked.domains))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    let created = ctx.users.create_many(t, docs).await.map_err(internal)?;
+    let mut ids = Vec::with_capacity(created.len());
+    for (created, matricule) in created.into_iter().zip(numbers) {
+        let id = match created {
+            Ok(user) => user.id,
+            Err(e) if e.status.as_u16() == 409 => ctx
+                .users
+                .by_employee_number(t, matricule)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| StoreError::Backend(format!("member {matricule}: {}", e.detail)))?,
+            Err(e) => return Err(internal(e)),
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Creates or updates the members of a chunk, then grants their memberships.
+async fn upsert_rows(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
@@ -71,54 +149,60 @@ async fn upsert_member(
     rows: &[Row],
 ) -> Result<Tally, StoreError> {
     let t = &job.tenant;
-    let wanted = user_body(columns, &rows[0]);
-    let matricule = rows[0].cell(columns, "matricule");
-    let mut known = checked.members.get(matricule).cloned();
-    let mut changed = false;
-    if known.is_none() {
-        match ctx.users.create(t, wanted.clone()).await {
-            Ok(u) => known = Some(u.id),
-            Err(e) if e.status.as_u16() == 409 => {}
-            Err(e) => return Err(internal(e)),
-        }
-        changed = known.is_some();
-    }
-    let user = match known {
-        Some(u) => u,
-        None => ctx
-            .users
-            .by_employee_number(t, matricule)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| StoreError::Backend(format!("member {matricule} vanished")))?,
-    };
-    if !changed {
-        let existing = ctx.users.get(t, &user).await.map_err(internal)?;
-        let ops = changes(&Value::Object(existing.doc), &wanted);
-        if !ops.is_empty() {
-            let patch = json!({"schemas": [crate::scim::patch::PATCH_SCHEMA], "Operations": ops});
-            ctx.users
-                .patch(t, &user, patch, &Preconditions::default())
-                .await
-                .map_err(internal)?;
-            changed = true;
+    let members = by_matricule(columns, rows);
+    let numbers: Vec<&str> = members.iter().map(|(m, _)| *m).collect();
+    let owners = ctx
+        .users
+        .by_employee_numbers(t, &numbers)
+        .await
+        .map_err(internal)?;
+    let wanted: Vec<Value> = members
+        .iter()
+        .map(|(_, r)| user_body(columns, r[0]))
+        .collect();
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    for (i, owner) in owners.iter().enumerate() {
+        match owner {
+            Some(id) => old.push((i, id.as_str())),
+            None => new.push(i),
         }
     }
+    let old_ids: Vec<&str> = old.iter().map(|(_, id)| *id).collect();
+    let old_wanted: Vec<Value> = old.iter().map(|(i, _)| wanted[*i].clone()).collect();
+    let updated = update_existing(ctx, job, &old_ids, &old_wanted).await?;
+    let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
+    let new_wanted = new.iter().map(|i| wanted[*i].clone()).collect();
+    let created = create_new(ctx, job, checked, &new_numbers, new_wanted).await?;
+    let mut users: Vec<(String, bool)> = vec![(String::new(), false); members.len()];
+    for ((i, id), changed) in old.iter().zip(updated) {
+        users[*i] = ((*id).to_owned(), changed);
+    }
+    for (i, id) in new.iter().zip(created) {
+        users[*i] = (id, true);
+    }
+    let mut edits: Vec<MembershipEdit> = Vec::with_capacity(rows.len());
+    let mut changed_member = Vec::with_capacity(rows.len());
+    for ((_, rows), (user, changed)) in members.iter().zip(&users) {
+        for row in rows {
+            let Some((community, _)) = checked.community(row.cell(columns, "community")) else {
+                continue;
+            };
+            let role: Role = row
+                .cell(columns, "role")
+                .parse()
+                .map_err(StoreError::Backend)?;
+            edits.push((
+                user.clone(),
+                community.clone(),
+                Edit::Grant(Source::File { role }),
+            ));
+            changed_member.push(*changed);
+        }
+    }
+    let changes = ctx.memberships.apply_many(t, &edits).await?;
     let mut tally = Tally::new();
-    for row in rows {
-        let Some((community, _)) = checked.community(row.cell(columns, "community")).cloned()
-        else {
-            continue;
-        };
-        let role: Role = row
-            .cell(columns, "role")
-            .parse()
-            .map_err(StoreError::Backend)?;
-        let change = ctx
-            .memberships
-            .grant(t, &user, &community, Source::File { role })
-            .await?;
-        let counts = tally.entry(community).or_default();
+    for (((_, community, _), change), changed) in edits.iter().zip(changes).zip(changed_member) {
+        let counts = tally.entry(community.clone()).or_default();
         match change {
             Change::Created => counts[0] += 1,
             Change::Updated => counts[1] += 1,
@@ -129,26 +213,23 @@ async fn upsert_member(
     Ok(tally)
 }
 
-/// Removes the file source of the listed memberships; counts the memberships that end.
+/// Removes the file source of the listed (user id, community id) memberships; counts the
+/// memberships that end.
 pub async fn remove(
     ctx: &ImportContext,
     job: &Job,
     pairs: &[(String, String)],
 ) -> Result<Tally, StoreError> {
     let origin = Source::File { role: Role::Member };
+    let edits: Vec<MembershipEdit> = pairs
+        .iter()
+        .map(|(u, c)| (u.clone(), c.clone(), Edit::Revoke(origin.clone())))
+        .collect();
+    let changes = ctx.memberships.apply_many(&job.tenant, &edits).await?;
     let mut tally = Tally::new();
-    for batch in pairs.chunks(PARALLEL) {
-        let work: Vec<_> = batch
-            .iter()
-            .map(|(user, community)| {
-                ctx.memberships
-                    .revoke(&job.tenant, user, community, &origin)
-            })
-            .collect();
-        for ((_, community), change) in batch.iter().zip(join_all(work).await) {
-            if change? == Change::Deleted {
-                tally.entry(community.clone()).or_default()[2] += 1;
-            }
+    for ((_, community), change) in pairs.iter().zip(changes) {
+        if change == Change::Deleted {
+            tally.entry(community.clone()).or_default()[2] += 1;
         }
     }
     Ok(tally)
@@ -162,34 +243,22 @@ pub async fn apply_chunk(
     columns: &Columns,
     rows: Vec<Row>,
 ) -> Result<Tally, StoreError> {
-    if job.mode == Mode::Delete {
-        let pairs: Vec<(String, String)> = rows
-            .iter()
-            .filter_map(|r| {
-                let user = checked.members.get(r.cell(columns, "matricule"))?;
-                let (community, _) = checked.community(r.cell(columns, "community"))?;
-                Some((user.clone(), community.clone()))
-            })
-            .collect();
-        return remove(ctx, job, &pairs).await;
+    if job.mode != Mode::Delete {
+        return upsert_rows(ctx, job, checked, columns, &rows).await;
     }
-    let mut by_member: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-    for row in rows {
-        by_member
-            .entry(row.cell(columns, "matricule").to_owned())
-            .or_default()
-            .push(row);
-    }
-    let members: Vec<&Vec<Row>> = by_member.values().collect();
-    let mut tally = Tally::new();
-    for batch in members.chunks(PARALLEL) {
-        let work: Vec<_> = batch
-            .iter()
-            .map(|rows| upsert_member(ctx, job, checked, columns, rows))
-            .collect();
-        for r in join_all(work).await {
-            merge(&mut tally, &r?);
-        }
-    }
-    Ok(tally)
+    let numbers: Vec<&str> = rows.iter().map(|r| r.cell(columns, "matricule")).collect();
+    let owners = ctx
+        .users
+        .by_employee_numbers(&job.tenant, &numbers)
+        .await
+        .map_err(internal)?;
+    let pairs: Vec<(String, String)> = rows
+        .iter()
+        .zip(owners)
+        .filter_map(|(r, user)| {
+            let (community, _) = checked.community(r.cell(columns, "community"))?;
+            Some((user?, community.clone()))
+        })
+        .collect();
+    remove(ctx, job, &pairs).await
 }

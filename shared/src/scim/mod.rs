@@ -7,6 +7,7 @@ mod error;
 pub mod filter;
 mod groups;
 mod list;
+mod many;
 pub(crate) mod members;
 pub mod patch;
 mod project;

@@ -144,6 +144,23 @@ impl Repo {
 
     /// Creates a resource from a normalized body; `id` and `meta` are assigned here.
     pub async fn create(&self, t: &TenantId, body: Document) -> Result<StoredResource, ScimError> {
+        let (stored, writes, labels) = self.creation(t, body);
+        match self.table.transact(writes.clone()).await {
+            Ok(()) => Ok(stored),
+            Err(StoreError::ConditionFailed { index }) => {
+                Err(self.uniqueness_error(&writes, index, &labels))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A new resource made of `body` and the writes that store it with its unique indexes,
+    /// each conditional on its key being free (with the attribute each write stands for).
+    pub(crate) fn creation(
+        &self,
+        t: &TenantId,
+        body: Document,
+    ) -> (StoredResource, Vec<Write>, Vec<&'static str>) {
         let id = random_id();
         let now = now_rfc3339();
         let mut doc = Map::new();
@@ -171,13 +188,7 @@ impl Repo {
             });
             labels.push(u.attribute);
         }
-        match self.table.transact(writes.clone()).await {
-            Ok(()) => Ok(stored),
-            Err(StoreError::ConditionFailed { index }) => {
-                Err(self.uniqueness_error(&writes, index, &labels))
-            }
-            Err(e) => Err(e.into()),
-        }
+        (stored, writes, labels)
     }
 
     /// Reads a resource; `Ok(None)` when absent.

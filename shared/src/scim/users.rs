@@ -16,7 +16,7 @@ use crate::community::{Communities, Memberships};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
-fn user_rt() -> &'static ResourceType {
+pub(super) fn user_rt() -> &'static ResourceType {
     resource_type("User")
 }
 
@@ -49,7 +49,7 @@ fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
 
 /// The Users service of every tenant.
 pub struct Users {
-    repo: Repo,
+    pub(super) repo: Repo,
     members: Members,
     memberships: Memberships,
     communities: Communities,
@@ -58,7 +58,7 @@ pub struct Users {
 
 /// 403 unless every e-mail of the user (or its userName, when it has no e-mail) belongs to one
 /// of `domains`, when there are any.
-fn check_domain(domains: &[String], doc: &Document) -> Result<(), ScimError> {
+pub(super) fn check_domain(domains: &[String], doc: &Document) -> Result<(), ScimError> {
     if domains.is_empty() {
         return Ok(());
     }
@@ -88,7 +88,7 @@ fn check_domain(domains: &[String], doc: &Document) -> Result<(), ScimError> {
 }
 
 /// Checks a normalized user body beyond its schema.
-fn check(doc: &Document) -> Result<(), ScimError> {
+pub(super) fn check(doc: &Document) -> Result<(), ScimError> {
     let name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
     if name.trim().is_empty() {
         return Err(ScimError::invalid_value("userName must not be blank"));

@@ -33,6 +33,7 @@ where
 {
     let table: Arc<dyn Table> = Arc::new(make().await);
     reading_a_missing_key_is_none(&*table).await;
+    reading_many_keys_answers_in_their_order(&*table).await;
     conditional_puts_follow_their_condition(&*table).await;
     conditional_deletes_follow_their_condition(&*table).await;
     a_failed_transaction_writes_nothing_and_names_the_failing_write(&*table).await;
@@ -47,6 +48,30 @@ where
 async fn reading_a_missing_key_is_none(t: &dyn Table) {
     let pk = fresh_partition("missing");
     assert_eq!(t.get(&Key::new(&pk, "nothing")).await.unwrap(), None);
+}
+
+async fn reading_many_keys_answers_in_their_order(t: &dyn Table) {
+    let pk = fresh_partition("many");
+    let writes = (0..150)
+        .map(|i| put(item(&pk, &format!("{i:03}"), 1), Condition::Always))
+        .collect();
+    t.batch_write(writes).await.unwrap();
+    // More keys than one DynamoDB request holds, a repeat and a missing key among them.
+    let mut keys: Vec<Key> = (0..150)
+        .rev()
+        .map(|i| Key::new(&pk, format!("{i:03}")))
+        .collect();
+    keys.insert(3, Key::new(&pk, "missing"));
+    keys.push(Key::new(&pk, "007"));
+    let got = t.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), keys.len());
+    for (key, found) in keys.iter().zip(&got) {
+        match found {
+            Some(i) => assert_eq!(i, &item(&pk, &key.sk, 1)),
+            None => assert_eq!(key.sk, "missing"),
+        }
+    }
+    assert_eq!(t.get_many(&[]).await.unwrap(), Vec::<Option<Item>>::new());
 }
 
 async fn conditional_puts_follow_their_condition(t: &dyn Table) {

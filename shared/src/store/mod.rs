@@ -205,6 +205,11 @@ pub trait Table: Send + Sync + 'static {
     /// Reads one item.
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
 
+    /// Reads several items at once (as strongly consistent as [`Table::get`]): the answer
+    /// holds one entry per key, in the order of `keys`, `None` where nothing is stored. Keys
+    /// may repeat; adapters chunk as their backend requires.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
+
     /// Reads one page of a partition.
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
 

@@ -1,12 +1,18 @@
-//! Batch writes of the DynamoDB adapter: unconditional puts and deletes sent as
-//! BatchWriteItem requests of 25, retrying the items DynamoDB leaves unprocessed.
+//! Batches of the DynamoDB adapter: unconditional puts and deletes sent as BatchWriteItem
+//! requests of 25, reads as consistent BatchGetItem requests of 100, each retrying what
+//! DynamoDB leaves unprocessed.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
+};
 
-use super::{DynamoTable, backoff, build_failure, encode, key_attributes, sdk_failure};
-use crate::store::{Key, StoreError, Write};
+use super::{DynamoTable, backoff, build_failure, decode, encode, key_attributes, sdk_failure};
+use crate::store::{Item, Key, StoreError, Write};
+
+/// The most keys one BatchGetItem request may carry.
+const GET_CHUNK: usize = 100;
 
 /// The most writes one BatchWriteItem request may carry.
 const CHUNK: usize = 25;
@@ -99,6 +105,62 @@ async fn write_chunk(table: &DynamoTable, chunk: Vec<WriteRequest>) -> Result<()
         "DynamoDB BatchWriteItem left {} writes unprocessed",
         pending.len()
     )))
+}
+
+/// Reads `keys` (repeats allowed) with consistent BatchGetItem requests of distinct keys.
+pub async fn get_all(table: &DynamoTable, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+    let mut distinct: Vec<&Key> = keys.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let mut found: HashMap<Key, Item> = HashMap::with_capacity(distinct.len());
+    for chunk in distinct.chunks(GET_CHUNK) {
+        for item in get_chunk(table, chunk).await? {
+            found.insert(item.key.clone(), item);
+        }
+    }
+    Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+}
+
+/// Sends one BatchGetItem, then the keys DynamoDB left unprocessed with backoff.
+async fn get_chunk(table: &DynamoTable, keys: &[&Key]) -> Result<Vec<Item>, StoreError> {
+    let attributes: Vec<HashMap<String, AttributeValue>> =
+        keys.iter().map(|k| key_attributes(&k.pk, &k.sk)).collect();
+    let mut pending = KeysAndAttributes::builder()
+        .set_keys(Some(attributes))
+        .consistent_read(true)
+        .build()
+        .map_err(build_failure)?;
+    let mut items = Vec::with_capacity(keys.len());
+    for attempt in 0..MAX_ATTEMPTS {
+        let out = table
+            .client
+            .batch_get_item()
+            .request_items(table.table.to_string(), pending)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("BatchGetItem", e))?;
+        for attributes in out
+            .responses
+            .and_then(|mut r| r.remove(&*table.table))
+            .unwrap_or_default()
+        {
+            items.push(decode(attributes)?);
+        }
+        match out
+            .unprocessed_keys
+            .and_then(|mut left| left.remove(&*table.table))
+        {
+            Some(left) if !left.keys.is_empty() => pending = left,
+            _ => return Ok(items),
+        }
+        if attempt + 1 < MAX_ATTEMPTS {
+            backoff(attempt).await;
+        }
+    }
+    tracing::error!("DynamoDB kept leaving batch reads unprocessed");
+    Err(StoreError::Backend(
+        "DynamoDB BatchGetItem left keys unprocessed".into(),
+    ))
 }
 
 #[cfg(test)]

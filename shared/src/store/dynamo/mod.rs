@@ -108,6 +108,11 @@ impl Table for DynamoTable {
         read::get(self, key).await
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        keys.iter().try_for_each(check_key)?;
+        batch::get_all(self, keys).await
+    }
+
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         read::page(self, query).await
     }

@@ -38,6 +38,22 @@ pub fn get(db: &Database, key: &Key) -> Result<Option<Item>, StoreError> {
     }
 }
 
+/// Several items from one snapshot, in the order of `keys`.
+pub fn get_many(db: &Database, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+    let txn = db.begin_read().map_err(backend)?;
+    let table = txn.open_table(ITEMS).map_err(backend)?;
+    keys.iter()
+        .map(|key| {
+            let found = table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(backend)?;
+            found
+                .map(|guard| decode(key.clone(), guard.value()))
+                .transpose()
+        })
+        .collect()
+}
+
 /// One page of a partition in sort-key order; the cursor is the last sort key returned.
 pub fn page(db: &Database, query: &Query) -> Result<Page, StoreError> {
     let txn = db.begin_read().map_err(backend)?;
