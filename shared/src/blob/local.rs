@@ -11,6 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
@@ -89,14 +91,22 @@ impl LocalBlobs {
         self.dir.join(safe)
     }
 
-    /// Accepts the body of `PUT /uploads/{token}` if it is exactly what was declared.
-    pub async fn accept(
+    /// Accepts the body of `PUT /uploads/{token}` if it is exactly what was declared. The
+    /// headers are checked before any byte is read; the body is streamed to a scratch file
+    /// while its length and MD5 are computed (never held whole in memory), then moved into
+    /// place only if both match and the URL had not been used meanwhile. Answers the size
+    /// stored.
+    pub async fn accept<S, E>(
         &self,
         token: &str,
         content_type: Option<&str>,
         content_md5: Option<&str>,
-        body: bytes::Bytes,
-    ) -> Result<Result<(), UploadRefusal>, BlobError> {
+        body: S,
+    ) -> Result<Result<u64, UploadRefusal>, BlobError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
         let key = Key::new(UPLOADS_PK, format!("U#{token}"));
         let Some(item) = self.table.get(&key).await.map_err(backend)? else {
             return Ok(Err(UploadRefusal::Expired));
@@ -112,41 +122,83 @@ impl LocalBlobs {
         if content_md5 != Some(spec.checksum.as_str()) {
             return Ok(Err(UploadRefusal::HeaderMismatch("Content-MD5")));
         }
-        if body.len() as u64 != spec.byte_size {
-            return Ok(Err(UploadRefusal::WrongSize {
-                want: spec.byte_size,
-                got: body.len() as u64,
-            }));
-        }
-        if super::md5_base64(&body) != spec.checksum {
-            return Ok(Err(UploadRefusal::BadDigest));
-        }
-        if self
-            .table
-            .delete(&key, Condition::VersionIs(item.version))
-            .await
-            .is_err()
-        {
-            return Ok(Err(UploadRefusal::Expired));
-        }
         let path = self.path(&spec.key);
-        tokio::task::spawn_blocking(move || write_atomically(&path, &body))
+        let size = spec.byte_size;
+        let scratch = path.with_extension(format!(
+            "{}.part",
+            URL_SAFE_NO_PAD.encode(random_bytes::<9>())
+        ));
+        let received = receive(&scratch, spec, body).await;
+        let verdict = match received {
+            Ok(Ok(())) => self
+                .table
+                .delete(&key, Condition::VersionIs(item.version))
+                .await
+                .map_or(Err(UploadRefusal::Expired), Ok),
+            Ok(Err(refusal)) => Err(refusal),
+            Err(e) => {
+                let _ = std::fs::remove_file(&scratch);
+                return Err(e);
+            }
+        };
+        if let Err(refusal) = verdict {
+            let _ = std::fs::remove_file(&scratch);
+            return Ok(Err(refusal));
+        }
+        tokio::task::spawn_blocking(move || std::fs::rename(&scratch, &path))
             .await
             .map_err(backend)?
             .map_err(backend)?;
-        Ok(Ok(()))
+        Ok(Ok(size))
     }
 }
 
-fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// Streams `body` into `scratch` (synced to disk), refusing it as soon as it outgrows the
+/// declared size, and at the end when its length or MD5 differs.
+async fn receive<S, E>(
+    scratch: &Path,
+    spec: &UploadSpec,
+    mut body: S,
+) -> Result<Result<(), UploadRefusal>, BlobError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    if let Some(dir) = scratch.parent() {
+        std::fs::create_dir_all(dir).map_err(backend)?;
     }
-    let tmp = path.with_extension("part");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(body)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let mut file = std::fs::File::create(scratch).map_err(backend)?;
+    let mut md5 = Md5::new();
+    let mut got = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| BlobError::Backend(format!("upload interrupted: {e}")))?;
+        got += chunk.len() as u64;
+        if got > spec.byte_size {
+            return Ok(Err(UploadRefusal::WrongSize {
+                want: spec.byte_size,
+                got,
+            }));
+        }
+        md5.update(&chunk);
+        file = tokio::task::spawn_blocking(move || file.write_all(&chunk).map(|()| file))
+            .await
+            .map_err(backend)?
+            .map_err(backend)?;
+    }
+    if got != spec.byte_size {
+        return Ok(Err(UploadRefusal::WrongSize {
+            want: spec.byte_size,
+            got,
+        }));
+    }
+    if base64::engine::general_purpose::STANDARD.encode(md5.finalize()) != spec.checksum {
+        return Ok(Err(UploadRefusal::BadDigest));
+    }
+    tokio::task::spawn_blocking(move || file.sync_all())
+        .await
+        .map_err(backend)?
+        .map_err(backend)?;
+    Ok(Ok(()))
 }
 
 #[async_trait]

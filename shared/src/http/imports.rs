@@ -173,18 +173,22 @@ pub async fn upload(
     State(s): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let Some(local) = s.imports.as_ref().and_then(|i| i.local.as_ref()) else {
         return Failure::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response();
     };
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let size = body.len();
     match local
-        .accept(&token, h("content-type"), h("content-md5"), body)
+        .accept(
+            &token,
+            h("content-type"),
+            h("content-md5"),
+            body.into_data_stream(),
+        )
         .await
     {
-        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"stored": size}))).into_response(),
+        Ok(Ok(size)) => (StatusCode::OK, axum::Json(json!({"stored": size}))).into_response(),
         Ok(Err(refusal)) => {
             let (status, code) = match refusal {
                 UploadRefusal::Expired => (StatusCode::FORBIDDEN, "AccessDenied"),
