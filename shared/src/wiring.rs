@@ -1,5 +1,6 @@
 //! Building the service from the environment, for the Lambda functions and `muster serve
 //! --aws`: `MUSTER_TABLE` (DynamoDB), `MUSTER_BUCKET` (S3), `MUSTER_QUEUE_URL` (SQS),
+//! `MUSTER_NOTIFY_QUEUE_URL` (SQS, sent invitations; recorded in the table when unset),
 //! `MUSTER_SIGNING_KEYS` (the access-token keys as JSON, from SSM or Secrets Manager), plus
 //! the standard `AWS_*` variables, `AWS_ENDPOINT_URL` included. Clients are built once.
 
@@ -9,8 +10,8 @@ use crate::auth::SigningKeys;
 use crate::blob::{Blobs, S3Blobs};
 use crate::config::Config;
 use crate::http::{AppState, Imports};
-use crate::import::{ImportContext, LocalNotifier};
-use crate::queue::{Queue, SqsQueue};
+use crate::import::{ImportContext, LocalNotifier, Notifier};
+use crate::queue::{Queue, SqsNotifier, SqsQueue};
 use crate::store::{DynamoTable, Table};
 
 /// A missing or malformed setting.
@@ -42,17 +43,19 @@ pub fn keys_from_env() -> Result<SigningKeys, WiringError> {
 /// The import wiring on S3 and SQS.
 pub async fn imports_from_env(table: Arc<dyn Table>) -> Result<Imports, WiringError> {
     let blobs: Arc<dyn Blobs> = Arc::new(S3Blobs::from_env(required("MUSTER_BUCKET")?).await);
-    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(
-        SqsQueue::client_from_env().await,
-        required("MUSTER_QUEUE_URL")?,
-    ));
-    let ctx = ImportContext::new(table.clone(), blobs.clone());
+    let sqs = SqsQueue::client_from_env().await;
+    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs.clone(), required("MUSTER_QUEUE_URL")?));
+    let notifier: Arc<dyn Notifier> = match std::env::var("MUSTER_NOTIFY_QUEUE_URL") {
+        Ok(url) if !url.is_empty() => Arc::new(SqsNotifier::new(sqs, url)),
+        _ => Arc::new(LocalNotifier::new(table.clone())),
+    };
+    let ctx = ImportContext::new(table, blobs.clone());
     Ok(Imports {
         blobs,
         local: None,
         queue,
         ctx,
-        notifier: Arc::new(LocalNotifier::new(table)),
+        notifier,
     })
 }
 

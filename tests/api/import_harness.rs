@@ -38,10 +38,26 @@ impl ImportApp {
 
     /// The harness over `table` (DynamoDB on an emulator, say).
     pub async fn on(table: Arc<dyn muster::store::Table>) -> Self {
+        Self::build(table, None).await
+    }
+
+    /// The harness sending invitations to `notifier`.
+    pub async fn notifying(notifier: Arc<dyn muster::import::Notifier>) -> Self {
+        let table = Arc::new(muster::store::EmbeddedTable::in_memory());
+        Self::build(table, Some(notifier)).await
+    }
+
+    async fn build(
+        table: Arc<dyn muster::store::Table>,
+        notifier: Option<Arc<dyn muster::import::Notifier>>,
+    ) -> Self {
         let mut test = TestApp::with_parts(table, Config::default()).await;
         let tenant = TenantId::parse(&test.acme.id).unwrap();
         let dir = std::env::temp_dir().join(format!("muster-imports-{}", muster::ids::random_id()));
-        let imports = Imports::local(test.table.clone(), &dir).await;
+        let mut imports = Imports::local(test.table.clone(), &dir).await;
+        if let Some(notifier) = notifier {
+            imports.notifier = notifier;
+        }
         let keys = SigningKeys::generate();
         let state = AppState::new(test.table.clone(), Config::default())
             .with_keys(keys.clone())

@@ -346,3 +346,51 @@ async fn pending_invitations_are_sent_per_community_by_an_administrator() {
         .unwrap();
     assert_eq!(recorded.len(), 2);
 }
+
+/// A notifications channel that is down.
+struct Down;
+
+#[async_trait::async_trait]
+impl muster::import::Notifier for Down {
+    async fn invitations_sent(
+        &self,
+        _: &muster::ids::TenantId,
+        _: &str,
+        _: &[String],
+    ) -> Result<(), muster::store::StoreError> {
+        Err(muster::store::StoreError::Backend(
+            "notifications are down".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn invitations_that_could_not_be_sent_stay_pending() {
+    let t = ImportApp::notifying(std::sync::Arc::new(Down)).await;
+    t.import(&csv(BASE), "UPSERT", "").await;
+    let communities = t
+        .app
+        .get("/Communities?filter=displayName%20eq%20%22Sales%22")
+        .await
+        .body;
+    let sales = communities["Resources"][0]["id"].as_str().unwrap();
+    let sent = t
+        .v1(
+            Method::POST,
+            &format!("/communities/{sales}/invitations?user_id={}", t.admin_user),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        !sent.body.to_string().contains("notifications are down"),
+        "internals stay in the logs: {}",
+        sent.body
+    );
+    assert_eq!(
+        t.memberships("E3").await,
+        [("Sales".into(), "member".into(), "invited".into())],
+        "still pending, to be sent again"
+    );
+}

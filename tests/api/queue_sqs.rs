@@ -97,3 +97,53 @@ async fn an_import_message_arrives_with_its_attributes_and_a_failing_one_reaches
         "the message is in the dead-letter queue"
     );
 }
+
+#[tokio::test]
+async fn sent_invitations_arrive_one_message_each_on_the_notifications_queue() {
+    let Some(endpoint) = endpoint() else { return };
+    let client = client(&endpoint);
+    let name = format!("muster-notify-{}", muster::ids::random_id());
+    let url = create_queue_if_missing(&client, &name, 30).await.unwrap();
+    let notifier = muster::queue::SqsNotifier::new(client.clone(), url.clone());
+    let tenant = muster::ids::TenantId::parse("acme-n1").unwrap();
+    let users: Vec<String> = (0..23).map(|i| format!("user-{i:02}")).collect();
+    use muster::import::Notifier;
+    notifier
+        .invitations_sent(&tenant, "sales", &users)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let got = client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            assert_eq!(body["type"], "invitation");
+            assert_eq!(body["tenant"], "acme-n1");
+            assert_eq!(body["community"], "sales");
+            let user = body["user"].as_str().unwrap().to_owned();
+            assert_eq!(body["id"], format!("acme-n1:sales:{user}"));
+            let attrs = m.message_attributes().unwrap();
+            assert_eq!(attrs["community"].string_value(), Some("sales"));
+            seen.push(user);
+            client
+                .delete_message()
+                .queue_url(&url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, users, "one message per invitation, none twice");
+}

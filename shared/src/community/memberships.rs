@@ -236,45 +236,61 @@ impl Memberships {
         Ok((out, page.cursor))
     }
 
-    /// Sets the status of every membership of `community` in status `from` to `to`, page by
-    /// page; returns the user ids changed (used to send pending invitations).
+    /// The members of `community` whose membership is in `status`, in user-id order.
+    pub async fn with_status(
+        &self,
+        t: &TenantId,
+        community: &str,
+        status: Status,
+    ) -> Result<Vec<String>, StoreError> {
+        let items = query_all(
+            &*self.table,
+            Query::prefix(format!("T#{t}#C#{community}"), "M#"),
+        )
+        .await?;
+        let mut out = Vec::new();
+        for item in &items {
+            let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;
+            if serde_json::from_value::<Status>(v["status"].clone()).ok() == Some(status) {
+                out.push(item.key.sk[2..].to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the status of the memberships of `users` in `community` that are in status `from`
+    /// to `to`; returns the users changed.
     pub async fn transition(
         &self,
         t: &TenantId,
         community: &str,
+        users: &[String],
         from: Status,
         to: Status,
     ) -> Result<Vec<String>, StoreError> {
         let mut changed = Vec::new();
-        let mut cursor = None;
-        loop {
-            let (page, next) = self.of_community(t, community, cursor, 500).await?;
-            for (user, _) in page {
-                for _ in 0..ATTEMPTS {
-                    let Some((mut m, version)) = self.get(t, &user, community).await? else {
-                        break;
-                    };
-                    if m.status != from {
+        for user in users {
+            for _ in 0..ATTEMPTS {
+                let Some((mut m, version)) = self.get(t, user, community).await? else {
+                    break;
+                };
+                if m.status != from {
+                    break;
+                }
+                m.status = to;
+                m.updated = now_rfc3339();
+                let writes = self.put_writes(t, &m, version + 1, Condition::VersionIs(version));
+                match self.table.transact(writes).await {
+                    Ok(()) => {
+                        changed.push(user.clone());
                         break;
                     }
-                    m.status = to;
-                    m.updated = now_rfc3339();
-                    let writes = self.put_writes(t, &m, version + 1, Condition::VersionIs(version));
-                    match self.table.transact(writes).await {
-                        Ok(()) => {
-                            changed.push(user.clone());
-                            break;
-                        }
-                        Err(StoreError::ConditionFailed { index: 0 }) => continue,
-                        Err(e) => return Err(e),
-                    }
+                    Err(StoreError::ConditionFailed { index: 0 }) => continue,
+                    Err(e) => return Err(e),
                 }
             }
-            match next {
-                Some(c) => cursor = Some(c),
-                None => return Ok(changed),
-            }
         }
+        Ok(changed)
     }
 
     /// Deletes every membership of a user (the user is being deleted).

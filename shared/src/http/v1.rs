@@ -362,20 +362,26 @@ async fn invite(
             "the acting administrator does not administer this community",
         ));
     }
-    let sent = imports
-        .ctx
-        .memberships
-        .transition(
-            &who.tenant,
-            &community,
-            Status::Invited,
-            Status::InvitationSent,
-        )
+    // Notified first, then marked: a failure in between sends an invitation twice at worst
+    // (messages carry an id to deduplicate on), never loses one.
+    let memberships = &imports.ctx.memberships;
+    let pending = memberships
+        .with_status(&who.tenant, &community, Status::Invited)
         .await
         .map_err(Failure::internal)?;
     imports
         .notifier
-        .invitations_sent(&who.tenant, &community, &sent)
+        .invitations_sent(&who.tenant, &community, &pending)
+        .await
+        .map_err(Failure::internal)?;
+    let sent = memberships
+        .transition(
+            &who.tenant,
+            &community,
+            &pending,
+            Status::Invited,
+            Status::InvitationSent,
+        )
         .await
         .map_err(Failure::internal)?;
     Ok(axum::Json(json!({"community_id": community, "sent": sent.len()})).into_response())

@@ -2,6 +2,7 @@
 //! once. Adapters: an in-process channel and worker task ([`LocalQueue`]) and SQS ([`SqsQueue`]).
 
 mod batch;
+mod notify_sqs;
 mod sqs;
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use crate::ids::TenantId;
 use crate::import::{ImportContext, run_job};
 
 pub use batch::{Delivery, process_batch};
+pub use notify_sqs::SqsNotifier;
 pub use sqs::{MAX_RECEIVES, SqsQueue, create_queue_if_missing};
 
 /// "Run (or continue) this job."
