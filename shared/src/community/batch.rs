@@ -53,6 +53,21 @@ impl Memberships {
         self.change(t, user, community, |s| edit.apply(s)).await
     }
 
+    /// The writes that create the membership of a user being created (so it has none yet),
+    /// to go in the user's own transaction; each holds only if the membership is still absent.
+    pub fn first_grant(
+        &self,
+        t: &TenantId,
+        user: &str,
+        community: &str,
+        source: Source,
+    ) -> Vec<Write> {
+        let edit = Edit::Grant(source);
+        self.plan(t, user, community, None, |s| edit.apply(s))
+            .map(|(writes, _)| writes)
+            .unwrap_or_default()
+    }
+
     /// Applies many edits; the answer holds what each did, in order. Each edit is applied
     /// exactly once whatever the interleaving with other writers; edits of one membership
     /// that repeat are applied in order.

@@ -17,7 +17,7 @@ use super::worker::ImportContext;
 use crate::community::{Change, Edit, MembershipEdit, Role, Source};
 use crate::scim::Preconditions;
 use crate::scim::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
-use crate::store::StoreError;
+use crate::store::{StoreError, Write};
 
 /// Rows per checkpointed chunk.
 pub const CHUNK_ROWS: usize = 1000;
@@ -107,35 +107,67 @@ async fn update_existing(
     Ok(changed)
 }
 
-/// Creates the users of `wanted`; answers each one's id. A member created meanwhile by
-/// someone else (same matricule) is taken as is.
+/// A member's memberships as the file states them: (community id, role) per row.
+type Grants = Vec<(String, Role)>;
+
+/// Memberships written in the transaction that creates their member, up to this many (a
+/// member of more communities gets the rest through [`Memberships::apply_many`]).
+///
+/// [`Memberships::apply_many`]: crate::community::Memberships::apply_many
+const GRANTS_WITH_CREATE: usize = 16;
+
+/// Creates the users of `wanted` together with their memberships (`grants`); answers each
+/// one's id and whether its memberships were written with it. A member created meanwhile by
+/// someone else (same matricule) is taken as is, its memberships left to the caller.
 async fn create_new(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
     numbers: &[&str],
     wanted: Vec<Value>,
-) -> Result<Vec<String>, StoreError> {
+    grants: &[&Grants],
+) -> Result<Vec<(String, bool)>, StoreError> {
     let t = &job.tenant;
     let docs = wanted
         .into_iter()
         .map(|w| ctx.users.prepare(w, &checked.domains))
         .collect::<Result<Vec<_>, _>>()
         .map_err(internal)?;
-    let created = ctx.users.create_many(t, docs).await.map_err(internal)?;
+    let attach = |k: usize| grants[k].len() <= GRANTS_WITH_CREATE;
+    let extra = |k: usize, id: &str| -> Vec<Write> {
+        if !attach(k) {
+            return Vec::new();
+        }
+        grants[k]
+            .iter()
+            .flat_map(|(community, role)| {
+                let source = Source::File { role: *role };
+                ctx.memberships.first_grant(t, id, community, source)
+            })
+            .collect()
+    };
+    let created = ctx
+        .users
+        .create_many(t, docs, &extra)
+        .await
+        .map_err(internal)?;
     let mut ids = Vec::with_capacity(created.len());
-    for (created, matricule) in created.into_iter().zip(numbers) {
-        let id = match created {
-            Ok(user) => user.id,
-            Err(e) if e.status.as_u16() == 409 => ctx
-                .users
-                .by_employee_number(t, matricule)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| StoreError::Backend(format!("member {matricule}: {}", e.detail)))?,
+    for (k, (created, matricule)) in created.into_iter().zip(numbers).enumerate() {
+        ids.push(match created {
+            Ok(user) => (user.id, attach(k)),
+            Err(e) if e.status.as_u16() == 409 => {
+                let id = ctx
+                    .users
+                    .by_employee_number(t, matricule)
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| {
+                        StoreError::Backend(format!("member {matricule}: {}", e.detail))
+                    })?;
+                (id, false)
+            }
             Err(e) => return Err(internal(e)),
-        };
-        ids.push(id);
+        });
     }
     Ok(ids)
 }
@@ -150,6 +182,20 @@ async fn upsert_rows(
 ) -> Result<Tally, StoreError> {
     let t = &job.tenant;
     let members = by_matricule(columns, rows);
+    let mut grants: Vec<Grants> = Vec::with_capacity(members.len());
+    for (_, rows) in &members {
+        let mut mine = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some((community, _)) = checked.community(row.cell(columns, "community")) {
+                let role: Role = row
+                    .cell(columns, "role")
+                    .parse()
+                    .map_err(StoreError::Backend)?;
+                mine.push((community.clone(), role));
+            }
+        }
+        grants.push(mine);
+    }
     let numbers: Vec<&str> = members.iter().map(|(m, _)| *m).collect();
     let owners = ctx
         .users
@@ -172,35 +218,31 @@ async fn upsert_rows(
     let updated = update_existing(ctx, job, &old_ids, &old_wanted).await?;
     let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
     let new_wanted = new.iter().map(|i| wanted[*i].clone()).collect();
-    let created = create_new(ctx, job, checked, &new_numbers, new_wanted).await?;
-    let mut users: Vec<(String, bool)> = vec![(String::new(), false); members.len()];
+    let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
+    let created = create_new(ctx, job, checked, &new_numbers, new_wanted, &new_grants).await?;
+    // (user id, user changed, memberships already written with the user)
+    let mut users: Vec<(String, bool, bool)> = vec![(String::new(), false, false); members.len()];
     for ((i, id), changed) in old.iter().zip(updated) {
-        users[*i] = ((*id).to_owned(), changed);
+        users[*i] = ((*id).to_owned(), changed, false);
     }
-    for (i, id) in new.iter().zip(created) {
-        users[*i] = (id, true);
+    for (i, (id, granted)) in new.iter().zip(created) {
+        users[*i] = (id, true, granted);
     }
+    let mut tally = Tally::new();
     let mut edits: Vec<MembershipEdit> = Vec::with_capacity(rows.len());
     let mut changed_member = Vec::with_capacity(rows.len());
-    for ((_, rows), (user, changed)) in members.iter().zip(&users) {
-        for row in rows {
-            let Some((community, _)) = checked.community(row.cell(columns, "community")) else {
+    for (mine, (user, changed, granted)) in grants.iter().zip(&users) {
+        for (community, role) in mine {
+            if *granted {
+                tally.entry(community.clone()).or_default()[0] += 1;
                 continue;
-            };
-            let role: Role = row
-                .cell(columns, "role")
-                .parse()
-                .map_err(StoreError::Backend)?;
-            edits.push((
-                user.clone(),
-                community.clone(),
-                Edit::Grant(Source::File { role }),
-            ));
+            }
+            let edit = Edit::Grant(Source::File { role: *role });
+            edits.push((user.clone(), community.clone(), edit));
             changed_member.push(*changed);
         }
     }
     let changes = ctx.memberships.apply_many(t, &edits).await?;
-    let mut tally = Tally::new();
     for (((_, community, _), change), changed) in edits.iter().zip(changes).zip(changed_member) {
         let counts = tally.entry(community.clone()).or_default();
         match change {

@@ -15,6 +15,9 @@ use crate::store::{Key, MAX_TRANSACTION_ITEMS, StoreError, Write, keys};
 /// The answer of one create among many.
 pub type Created = Result<StoredResource, ScimError>;
 
+/// The writes that go with the creation of resource number `index` (of a batch) as `id`.
+pub type Extra<'a> = dyn Fn(usize, &str) -> Vec<Write> + Send + Sync + 'a;
+
 /// Creations whose writes go out as one transaction.
 #[derive(Default)]
 struct Group {
@@ -37,18 +40,21 @@ impl Repo {
             .collect()
     }
 
-    /// Creates resources from normalized bodies; the answer holds each one's outcome, in
-    /// order. A transaction that fails a uniqueness condition wrote nothing; its resources
-    /// are then created one by one, so only the one that clashes gets the uniqueness error.
+    /// Creates resources from normalized bodies, each with the writes `extra` makes for its
+    /// position and new id, in its transaction; the answer holds each one's outcome, in
+    /// order. A transaction that fails a condition wrote nothing; its resources are then
+    /// created one by one, so only the one that clashes gets the uniqueness error.
     pub async fn create_many(
         &self,
         t: &TenantId,
         bodies: Vec<Document>,
+        extra: &Extra<'_>,
     ) -> Result<Vec<Created>, ScimError> {
         let n = bodies.len();
         let mut groups = vec![Group::default()];
         for (index, body) in bodies.into_iter().enumerate() {
-            let (stored, writes, _) = self.creation(t, body);
+            let (stored, mut writes, _) = self.creation(t, body);
+            writes.extend(extra(index, &stored.id));
             if groups.last().expect("a group").writes.len() + writes.len() > MAX_TRANSACTION_ITEMS {
                 groups.push(Group::default());
             }
@@ -57,7 +63,7 @@ impl Repo {
             group.created.push((index, stored));
         }
         let sent = groups.into_iter().filter(|g| !g.writes.is_empty());
-        let outcomes = join_all(sent.map(|g| self.commit(t, g))).await;
+        let outcomes = join_all(sent.map(|g| self.commit(t, g, extra))).await;
         let mut out: Vec<Option<Created>> = (0..n).map(|_| None).collect();
         for outcome in outcomes {
             for (index, created) in outcome? {
@@ -70,7 +76,12 @@ impl Repo {
             .collect())
     }
 
-    async fn commit(&self, t: &TenantId, group: Group) -> Result<Vec<(usize, Created)>, ScimError> {
+    async fn commit(
+        &self,
+        t: &TenantId,
+        group: Group,
+        extra: &Extra<'_>,
+    ) -> Result<Vec<(usize, Created)>, ScimError> {
         match self.table.transact(group.writes).await {
             Ok(()) => Ok(group
                 .created
@@ -83,7 +94,8 @@ impl Repo {
                     let mut body = stored.doc;
                     body.remove("id");
                     body.remove("meta");
-                    done.push((index, self.create(t, body).await));
+                    let created = self.create_with(t, body, |id| extra(index, id));
+                    done.push((index, created.await));
                 }
                 Ok(done)
             }
@@ -102,14 +114,16 @@ impl Users {
         Ok(doc)
     }
 
-    /// Creates users from prepared bodies (see [`Users::prepare`]); each answer is what a
+    /// Creates users from prepared bodies (see [`Users::prepare`]), each with the writes
+    /// `extra` makes for it (its memberships, say) in its transaction; each answer is what a
     /// single create would have answered.
     pub async fn create_many(
         &self,
         t: &TenantId,
         docs: Vec<Document>,
+        extra: &Extra<'_>,
     ) -> Result<Vec<Created>, ScimError> {
-        self.repo.create_many(t, docs).await
+        self.repo.create_many(t, docs, extra).await
     }
 
     /// Reads users by id, in order; `None` where absent.

@@ -144,7 +144,19 @@ impl Repo {
 
     /// Creates a resource from a normalized body; `id` and `meta` are assigned here.
     pub async fn create(&self, t: &TenantId, body: Document) -> Result<StoredResource, ScimError> {
-        let (stored, writes, labels) = self.creation(t, body);
+        self.create_with(t, body, |_| Vec::new()).await
+    }
+
+    /// Creates a resource and, in the same transaction, the writes `extra` makes for its id
+    /// (each of which must also hold, or nothing is written).
+    pub(crate) async fn create_with(
+        &self,
+        t: &TenantId,
+        body: Document,
+        extra: impl Fn(&str) -> Vec<Write>,
+    ) -> Result<StoredResource, ScimError> {
+        let (stored, mut writes, labels) = self.creation(t, body);
+        writes.extend(extra(&stored.id));
         match self.table.transact(writes.clone()).await {
             Ok(()) => Ok(stored),
             Err(StoreError::ConditionFailed { index }) => {
