@@ -2,12 +2,15 @@
 //! with `--aws`, on DynamoDB (and S3 when `MUSTER_BUCKET` is set).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use muster::auth::SigningKeys;
 use muster::config::Config;
 use muster::http::{AppState, app};
+use muster::queue::SqsQueue;
+use muster::store::Table;
 
 use crate::DataArgs;
 
@@ -59,12 +62,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let keys_path = args.data.data.join("signing-keys.json");
     let keys = SigningKeys::load_or_create(&keys_path)?;
-    let imports = match std::env::var("MUSTER_BUCKET") {
-        Ok(bucket) if args.data.aws && !bucket.is_empty() => {
-            let s3 = Arc::new(muster::blob::S3Blobs::from_env(bucket).await);
-            muster::http::Imports::in_process(table.clone(), s3, None).await
-        }
-        _ => muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await,
+    let imports = if args.data.aws {
+        aws_imports(table.clone(), &args.data.data).await
+    } else {
+        muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await
     };
     let state = AppState::new(table, config)
         .with_keys(keys)
@@ -86,6 +87,35 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("the server stopped")?;
     Ok(())
+}
+
+/// The import wiring of `serve --aws`: member files on S3 when `MUSTER_BUCKET` is set (else
+/// on this machine), jobs on the SQS queue of `MUSTER_QUEUE_URL` run by a poller in this
+/// process as the worker Lambda runs them (else an in-process queue).
+async fn aws_imports(table: Arc<dyn Table>, data: &Path) -> muster::http::Imports {
+    use muster::blob::{Blobs, LocalBlobs, S3Blobs};
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (blobs, local): (Arc<dyn Blobs>, Option<LocalBlobs>) = match set("MUSTER_BUCKET") {
+        Some(bucket) => (Arc::new(S3Blobs::from_env(bucket).await), None),
+        None => {
+            let local = LocalBlobs::new(data.join("blobs"), table.clone());
+            (Arc::new(local.clone()), Some(local))
+        }
+    };
+    let Some(url) = set("MUSTER_QUEUE_URL") else {
+        return muster::http::Imports::in_process(table, blobs, local).await;
+    };
+    let client = SqsQueue::client_from_env().await;
+    let queue = Arc::new(SqsQueue::new(client.clone(), url));
+    let ctx = muster::import::ImportContext::new(table.clone(), blobs.clone());
+    tokio::spawn(queue.clone().poll(ctx.clone()));
+    muster::http::Imports {
+        blobs,
+        local,
+        queue,
+        ctx,
+        notifier: muster::wiring::notifier_from_env(table, client),
+    }
 }
 
 async fn shutdown() {

@@ -113,3 +113,63 @@ fn serve_aws_answers_the_scim_round_trip_with_dynamodb() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn serve_aws_runs_imports_from_the_sqs_queue() {
+    let Some(endpoint) = endpoint() else { return };
+    let id = muster::ids::random_id();
+    let table = format!("muster-cli-q-{id}");
+    let data = std::env::temp_dir().join(format!("muster-aws-q-{id}"));
+    std::fs::create_dir_all(&data).unwrap();
+    let queue = format!("muster-cli-{}", &id[24..]);
+    let ready = run_json(
+        command(&endpoint, &table, &data),
+        &["aws", "bootstrap", "--queue", &queue],
+    );
+    let queue_url = ready["queue_url"].as_str().unwrap().to_owned();
+    let tenant = run_json(
+        command(&endpoint, &table, &data),
+        &["tenant", "create", "--aws", "--name", "Queued"],
+    );
+    let t = tenant["tenant_id"].as_str().unwrap();
+    run_json(
+        command(&endpoint, &table, &data),
+        &[
+            "community",
+            "create",
+            "--aws",
+            "--tenant",
+            t,
+            "--name",
+            "Ops",
+        ],
+    );
+    let mut serve = command(&endpoint, &table, &data);
+    serve
+        .env("MUSTER_QUEUE_URL", &queue_url)
+        .args(["serve", "--aws", "--addr", "127.0.0.1:0"]);
+    let (server, _) = start(serve);
+    let file = data.join("members.csv");
+    std::fs::write(
+        &file,
+        "matricule,email,first_name,last_name,community,role\nQ1,q1@queued.test,Q,One,Ops,member\nQ2,q2@queued.test,Q,Two,Ops,contributor\n",
+    )
+    .unwrap();
+    let out = Command::new(MUSTER)
+        .arg("import")
+        .arg(&file)
+        .args(["--mode", "upsert", "--url", &server.url(), "--json"])
+        .args(["--client-id", tenant["client_id"].as_str().unwrap()])
+        .args(["--client-secret", tenant["client_secret"].as_str().unwrap()])
+        .args(["--user-id", tenant["admin_user_id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{result}");
+    assert_eq!(result["job"]["state"], "succeeded");
+    assert_eq!(result["report"][0]["code"], "CREATE_MEMBER");
+    assert_eq!(result["report"][0]["operation_data"]["value"], 2);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -45,10 +45,7 @@ pub async fn imports_from_env(table: Arc<dyn Table>) -> Result<Imports, WiringEr
     let blobs: Arc<dyn Blobs> = Arc::new(S3Blobs::from_env(required("MUSTER_BUCKET")?).await);
     let sqs = SqsQueue::client_from_env().await;
     let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs.clone(), required("MUSTER_QUEUE_URL")?));
-    let notifier: Arc<dyn Notifier> = match std::env::var("MUSTER_NOTIFY_QUEUE_URL") {
-        Ok(url) if !url.is_empty() => Arc::new(SqsNotifier::new(sqs, url)),
-        _ => Arc::new(LocalNotifier::new(table.clone())),
-    };
+    let notifier = notifier_from_env(table.clone(), sqs);
     let ctx = ImportContext::new(table, blobs.clone());
     Ok(Imports {
         blobs,
@@ -57,6 +54,15 @@ pub async fn imports_from_env(table: Arc<dyn Table>) -> Result<Imports, WiringEr
         ctx,
         notifier,
     })
+}
+
+/// Where sent invitations go: the SQS queue of `MUSTER_NOTIFY_QUEUE_URL` when it is set,
+/// else records in `table`.
+pub fn notifier_from_env(table: Arc<dyn Table>, sqs: aws_sdk_sqs::Client) -> Arc<dyn Notifier> {
+    match std::env::var("MUSTER_NOTIFY_QUEUE_URL") {
+        Ok(url) if !url.is_empty() => Arc::new(SqsNotifier::new(sqs, url)),
+        _ => Arc::new(LocalNotifier::new(table)),
+    }
 }
 
 /// The whole HTTP state of a Lambda function.

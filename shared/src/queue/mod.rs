@@ -3,6 +3,7 @@
 
 mod batch;
 mod notify_sqs;
+mod poll_sqs;
 mod sqs;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use crate::import::{ImportContext, run_job};
 
 pub use batch::{Delivery, process_batch};
 pub use notify_sqs::SqsNotifier;
+pub use poll_sqs::BATCH_TIME;
 pub use sqs::{MAX_RECEIVES, SqsQueue, create_queue_if_missing};
 
 /// "Run (or continue) this job."

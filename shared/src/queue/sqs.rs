@@ -13,8 +13,8 @@ pub const MAX_RECEIVES: u32 = 5;
 /// An SQS queue.
 #[derive(Clone)]
 pub struct SqsQueue {
-    client: Client,
-    url: String,
+    pub(super) client: Client,
+    pub(super) url: String,
 }
 
 fn attribute(value: String) -> Result<MessageAttributeValue, QueueError> {
