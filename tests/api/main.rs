@@ -21,6 +21,7 @@ mod oauth;
 mod patch;
 mod query;
 mod queue_sqs;
+mod races;
 mod replay;
 mod store_contract;
 mod store_dynamo;
