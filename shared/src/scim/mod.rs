@@ -16,6 +16,7 @@ pub mod resource;
 pub mod schema;
 mod search;
 pub mod service;
+mod update;
 mod users;
 mod version;
 
