@@ -1,14 +1,14 @@
 //! Membership changes in bulk, for file imports: every current membership is read in one
-//! batch, the changes are planned in memory, and the writes go out in transactions of up to
-//! [`MAX_TRANSACTION_ITEMS`] items. Unchanged memberships cost no write; a transaction that
-//! loses a race falls back to the one-by-one path, which retries.
+//! batch, the changes are planned in memory, and the writes go out packed in transactions
+//! ([`Transactions`]). Unchanged memberships cost no write; a transaction that loses a race
+//! falls back to the one-by-one path, which retries.
 
 use futures_util::future::join_all;
 
-use super::memberships::{by_user, corrupt};
-use super::{Change, Membership, Memberships, Source};
+use super::memberships::{by_user, decode};
+use super::{Change, Memberships, Source};
 use crate::ids::TenantId;
-use crate::store::{MAX_TRANSACTION_ITEMS, StoreError, Write};
+use crate::store::{StoreError, Transactions, Write};
 
 /// One change to one membership.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +33,6 @@ impl Edit {
 
 /// A membership edit: user id, community id, and the change.
 pub type MembershipEdit = (String, String, Edit);
-
-/// Planned writes of several memberships that go out as one transaction.
-#[derive(Default)]
-struct Group {
-    writes: Vec<Write>,
-    members: Vec<(usize, Change)>,
-}
 
 impl Memberships {
     /// Applies one edit.
@@ -79,7 +72,7 @@ impl Memberships {
         let keys: Vec<_> = edits.iter().map(|(u, c, _)| by_user(t, u, c)).collect();
         let current = self.table.get_many(&keys).await?;
         let mut changes = vec![Change::Unchanged; edits.len()];
-        let mut groups = vec![Group::default()];
+        let mut transactions = Transactions::default();
         let mut repeated = Vec::new();
         let mut seen = std::collections::HashSet::with_capacity(edits.len());
         for (index, ((user, community, edit), item)) in edits.iter().zip(current).enumerate() {
@@ -87,27 +80,16 @@ impl Memberships {
                 repeated.push(index);
                 continue;
             }
-            let current = match item {
-                Some(item) => Some((
-                    serde_json::from_slice::<Membership>(&item.body).map_err(corrupt)?,
-                    item.version,
-                )),
-                None => None,
-            };
+            let current = item.as_ref().map(decode).transpose()?;
             let Some((writes, change)) = self.plan(t, user, community, current, |s| edit.apply(s))
             else {
                 continue;
             };
-            let group = groups.last_mut().expect("one group at least");
-            if group.writes.len() + writes.len() > MAX_TRANSACTION_ITEMS {
-                groups.push(Group::default());
-            }
-            let group = groups.last_mut().expect("one group at least");
-            group.writes.extend(writes);
-            group.members.push((index, change));
+            transactions.push(writes, (index, change));
         }
-        let sent = groups.into_iter().filter(|g| !g.writes.is_empty());
-        let outcomes = join_all(sent.map(|g| self.commit(t, edits, g))).await;
+        let sent = transactions.into_groups().into_iter();
+        let outcomes =
+            join_all(sent.map(|(writes, members)| self.commit(t, edits, writes, members))).await;
         for outcome in outcomes {
             for (index, change) in outcome? {
                 changes[index] = change;
@@ -120,18 +102,20 @@ impl Memberships {
         Ok(changes)
     }
 
-    /// Sends one group; when another writer got there first, applies its edits one by one.
+    /// Sends one transaction; when another writer got there first, applies its edits one by
+    /// one.
     async fn commit(
         &self,
         t: &TenantId,
         edits: &[MembershipEdit],
-        group: Group,
+        writes: Vec<Write>,
+        members: Vec<(usize, Change)>,
     ) -> Result<Vec<(usize, Change)>, StoreError> {
-        match self.table.transact(group.writes).await {
-            Ok(()) => Ok(group.members),
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(members),
             Err(StoreError::ConditionFailed { .. }) => {
-                let mut done = Vec::with_capacity(group.members.len());
-                for (index, _) in group.members {
+                let mut done = Vec::with_capacity(members.len());
+                for (index, _) in members {
                     let (user, community, edit) = &edits[index];
                     done.push((index, self.edit(t, user, community, edit).await?));
                 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Membership, Role, Source, Status};
+use super::{Edit, Membership, Role, Source, Status};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, query_all};
 
@@ -21,8 +21,16 @@ fn by_community(t: &TenantId, community: &str, user: &str) -> Key {
     Key::new(format!("T#{t}#C#{community}"), format!("M#{user}"))
 }
 
-pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
+fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Backend(format!("corrupt membership: {e}"))
+}
+
+/// The membership stored in `item` (under its user), with its version.
+pub(super) fn decode(item: &Item) -> Result<(Membership, u64), StoreError> {
+    Ok((
+        serde_json::from_slice(&item.body).map_err(corrupt)?,
+        item.version,
+    ))
 }
 
 /// Membership storage over the Table port.
@@ -59,13 +67,12 @@ impl Memberships {
         user: &str,
         community: &str,
     ) -> Result<Option<(Membership, u64)>, StoreError> {
-        match self.table.get(&by_user(t, user, community)).await? {
-            Some(item) => Ok(Some((
-                serde_json::from_slice(&item.body).map_err(corrupt)?,
-                item.version,
-            ))),
-            None => Ok(None),
-        }
+        self.table
+            .get(&by_user(t, user, community))
+            .await?
+            .as_ref()
+            .map(decode)
+            .transpose()
     }
 
     /// Adds `source` (replacing a source of the same origin) to the membership of `user` in
@@ -77,11 +84,7 @@ impl Memberships {
         community: &str,
         source: Source,
     ) -> Result<Change, StoreError> {
-        self.change(t, user, community, |sources| {
-            sources.retain(|s| !s.same_origin(&source));
-            sources.push(source.clone());
-        })
-        .await
+        self.edit(t, user, community, &Edit::Grant(source)).await
     }
 
     /// Removes the source of `origin`'s origin; deletes the membership with its last source.
@@ -92,10 +95,8 @@ impl Memberships {
         community: &str,
         origin: &Source,
     ) -> Result<Change, StoreError> {
-        self.change(t, user, community, |sources| {
-            sources.retain(|s| !s.same_origin(origin))
-        })
-        .await
+        self.edit(t, user, community, &Edit::Revoke(origin.clone()))
+            .await
     }
 
     pub(super) async fn change(

@@ -170,22 +170,33 @@ impl Pass<'_> {
         });
     }
 
-    /// Resolves the queued rows with two batched reads: the owners of their matricules, then
-    /// of their e-mails (which must be free or already the member's).
-    async fn flush(&mut self, out: &mut Checked) -> Result<(), StoreError> {
-        let block = std::mem::take(&mut self.block);
-        let t = &self.job.tenant;
-        let mut unresolved = Vec::new();
+    /// The positions in `block` of the rows for which `first` holds; `first` sees each row
+    /// with its matricule's identity and marks there what it took care of, so a later row of
+    /// the same matricule is not taken again.
+    fn firsts(
+        &mut self,
+        block: &[Pending],
+        first: impl Fn(&Pending, &mut Identity) -> bool,
+    ) -> Vec<usize> {
+        let mut taken = Vec::new();
         for (i, p) in block.iter().enumerate() {
             let identity = self
                 .identity
                 .get_mut(&p.matricule)
                 .expect("queued with one");
-            if !identity.resolved {
-                identity.resolved = true;
-                unresolved.push(i);
+            if first(p, identity) {
+                taken.push(i);
             }
         }
+        taken
+    }
+
+    /// Resolves the queued rows with two batched reads: the owners of their matricules, then
+    /// of their e-mails (which must be free or already the member's).
+    async fn flush(&mut self, out: &mut Checked) -> Result<(), StoreError> {
+        let block = std::mem::take(&mut self.block);
+        let t = &self.job.tenant;
+        let unresolved = self.firsts(&block, |_, id| !std::mem::replace(&mut id.resolved, true));
         let numbers: Vec<&str> = unresolved
             .iter()
             .map(|&i| block[i].row.cell(self.columns, "matricule"))
@@ -205,17 +216,9 @@ impl Pass<'_> {
                     .owner = fp;
             }
         }
-        let mut to_check = Vec::new();
-        for (i, p) in block.iter().enumerate() {
-            let identity = self
-                .identity
-                .get_mut(&p.matricule)
-                .expect("queued with one");
-            if p.clean && !identity.email_checked {
-                identity.email_checked = true;
-                to_check.push(i);
-            }
-        }
+        let to_check = self.firsts(&block, |p, id| {
+            p.clean && !std::mem::replace(&mut id.email_checked, true)
+        });
         let emails: Vec<&str> = to_check
             .iter()
             .map(|&i| block[i].row.cell(self.columns, "email"))

@@ -1,6 +1,8 @@
 //! Users many at a time, for file imports: reads by id or employeeNumber in one batch, and
 //! creates that share transactions of up to [`MAX_TRANSACTION_ITEMS`] items. Each user keeps
 //! the uniqueness guarantees of a single create.
+//!
+//! [`MAX_TRANSACTION_ITEMS`]: crate::store::MAX_TRANSACTION_ITEMS
 
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -10,20 +12,13 @@ use super::resource::{Document, normalize};
 use super::users::{check, check_domain, user_rt};
 use super::{ScimError, Users};
 use crate::ids::TenantId;
-use crate::store::{Key, MAX_TRANSACTION_ITEMS, StoreError, Write, keys};
+use crate::store::{Key, StoreError, Transactions, Write, keys};
 
 /// The answer of one create among many.
 pub type Created = Result<StoredResource, ScimError>;
 
 /// The writes that go with the creation of resource number `index` (of a batch) as `id`.
 pub type Extra<'a> = dyn Fn(usize, &str) -> Vec<Write> + Send + Sync + 'a;
-
-/// Creations whose writes go out as one transaction.
-#[derive(Default)]
-struct Group {
-    writes: Vec<Write>,
-    created: Vec<(usize, StoredResource)>,
-}
 
 impl Repo {
     /// Reads resources by id, in order; `None` where absent.
@@ -51,19 +46,15 @@ impl Repo {
         extra: &Extra<'_>,
     ) -> Result<Vec<Created>, ScimError> {
         let n = bodies.len();
-        let mut groups = vec![Group::default()];
+        let mut transactions = Transactions::default();
         for (index, body) in bodies.into_iter().enumerate() {
             let (stored, mut writes, _) = self.creation(t, body);
             writes.extend(extra(index, &stored.id));
-            if groups.last().expect("a group").writes.len() + writes.len() > MAX_TRANSACTION_ITEMS {
-                groups.push(Group::default());
-            }
-            let group = groups.last_mut().expect("a group");
-            group.writes.extend(writes);
-            group.created.push((index, stored));
+            transactions.push(writes, (index, stored));
         }
-        let sent = groups.into_iter().filter(|g| !g.writes.is_empty());
-        let outcomes = join_all(sent.map(|g| self.commit(t, g, extra))).await;
+        let sent = transactions.into_groups().into_iter();
+        let outcomes =
+            join_all(sent.map(|(writes, created)| self.commit(t, writes, created, extra))).await;
         let mut out: Vec<Option<Created>> = (0..n).map(|_| None).collect();
         for outcome in outcomes {
             for (index, created) in outcome? {
@@ -76,21 +67,22 @@ impl Repo {
             .collect())
     }
 
+    /// Sends one transaction of creations; when a condition fails, creates them one by one.
     async fn commit(
         &self,
         t: &TenantId,
-        group: Group,
+        writes: Vec<Write>,
+        created: Vec<(usize, StoredResource)>,
         extra: &Extra<'_>,
     ) -> Result<Vec<(usize, Created)>, ScimError> {
-        match self.table.transact(group.writes).await {
-            Ok(()) => Ok(group
-                .created
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(created
                 .into_iter()
                 .map(|(i, stored)| (i, Ok(stored)))
                 .collect()),
             Err(StoreError::ConditionFailed { .. }) => {
-                let mut done = Vec::with_capacity(group.created.len());
-                for (index, stored) in group.created {
+                let mut done = Vec::with_capacity(created.len());
+                for (index, stored) in created {
                     let mut body = stored.doc;
                     body.remove("id");
                     body.remove("meta");

@@ -10,12 +10,14 @@ mod dynamo;
 mod embedded;
 mod error;
 pub mod keys;
+mod pack;
 
 use async_trait::async_trait;
 
 pub use dynamo::{DynamoTable, client_from_env as dynamo_client_from_env, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
+pub use pack::Transactions;
 
 /// The most items one [`Table::transact`] call may write, as in DynamoDB's TransactWriteItems.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
