@@ -260,6 +260,27 @@ impl ImportApp {
         out
     }
 
+    /// The id of the community named `name`, read over SCIM.
+    pub async fn community_id(&self, name: &str) -> String {
+        let found = self
+            .app
+            .get(&format!(
+                "/Communities?filter=displayName%20eq%20%22{name}%22"
+            ))
+            .await
+            .body;
+        found["Resources"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/communities/{community}/invitations` as the tenant administrator.
+    pub async fn send_invitations(&self, community: &str) -> Answer {
+        let path = format!(
+            "/communities/{community}/invitations?user_id={}",
+            self.admin_user
+        );
+        self.v1(Method::POST, &path, None, &[]).await
+    }
+
     pub fn ctx(&self) -> Arc<muster::import::ImportContext> {
         Arc::new(self.imports.ctx.clone())
     }

@@ -303,23 +303,8 @@ async fn templates_give_each_modes_empty_file() {
 async fn pending_invitations_are_sent_per_community_by_an_administrator() {
     let t = ImportApp::new().await;
     t.import(&csv(BASE), "UPSERT", "").await;
-    let communities = t
-        .app
-        .get("/Communities?filter=displayName%20eq%20%22Sales%22")
-        .await
-        .body;
-    let sales = communities["Resources"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sent = t
-        .v1(
-            Method::POST,
-            &format!("/communities/{sales}/invitations?user_id={}", t.admin_user),
-            None,
-            &[],
-        )
-        .await;
+    let sales = t.community_id("Sales").await;
+    let sent = t.send_invitations(&sales).await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     assert_eq!(sent.body["sent"], 2);
     assert_eq!(
@@ -331,14 +316,7 @@ async fn pending_invitations_are_sent_per_community_by_an_administrator() {
         "invited",
         "other communities wait"
     );
-    let again = t
-        .v1(
-            Method::POST,
-            &format!("/communities/{sales}/invitations?user_id={}", t.admin_user),
-            None,
-            &[],
-        )
-        .await;
+    let again = t.send_invitations(&sales).await;
     assert_eq!(again.body["sent"], 0);
     let recorded = muster::import::LocalNotifier::new(t.app.table.clone())
         .recorded(&t.tenant)
@@ -368,20 +346,8 @@ impl muster::import::Notifier for Down {
 async fn invitations_that_could_not_be_sent_stay_pending() {
     let t = ImportApp::notifying(std::sync::Arc::new(Down)).await;
     t.import(&csv(BASE), "UPSERT", "").await;
-    let communities = t
-        .app
-        .get("/Communities?filter=displayName%20eq%20%22Sales%22")
-        .await
-        .body;
-    let sales = communities["Resources"][0]["id"].as_str().unwrap();
-    let sent = t
-        .v1(
-            Method::POST,
-            &format!("/communities/{sales}/invitations?user_id={}", t.admin_user),
-            None,
-            &[],
-        )
-        .await;
+    let sales = t.community_id("Sales").await;
+    let sent = t.send_invitations(&sales).await;
     assert_eq!(sent.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
         !sent.body.to_string().contains("notifications are down"),

@@ -9,12 +9,17 @@ use serde_json::json;
 use crate::helpers::{TestApp, patch, user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hundred_concurrent_creates_of_one_user_name_make_exactly_one_user() {
+async fn a_hundred_concurrent_creates_of_one_user_name_in_any_case_make_exactly_one_user() {
     let app = Arc::new(TestApp::new().await);
     let tasks: Vec<_> = (0..100)
-        .map(|_| {
+        .map(|i| {
             let app = app.clone();
-            tokio::spawn(async move { app.post("/Users", user("same@acme.test")).await })
+            let name = if i % 2 == 0 {
+                "same@acme.test"
+            } else {
+                "SAME@acme.test"
+            };
+            tokio::spawn(async move { app.post("/Users", user(name)).await })
         })
         .collect();
     let mut created = 0;
