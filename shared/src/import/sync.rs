@@ -202,22 +202,25 @@ async fn upsert_rows(
         .by_employee_numbers(t, &numbers)
         .await
         .map_err(internal)?;
-    let wanted: Vec<Value> = members
-        .iter()
-        .map(|(_, r)| user_body(columns, r[0]))
-        .collect();
+    // Each member's wanted body goes to the side it belongs to, existing or new.
     let (mut old, mut new) = (Vec::new(), Vec::new());
-    for (i, owner) in owners.iter().enumerate() {
+    let (mut old_wanted, mut new_wanted) = (Vec::new(), Vec::new());
+    for (i, (owner, (_, rows))) in owners.iter().zip(&members).enumerate() {
+        let wanted = user_body(columns, rows[0]);
         match owner {
-            Some(id) => old.push((i, id.as_str())),
-            None => new.push(i),
+            Some(id) => {
+                old.push((i, id.as_str()));
+                old_wanted.push(wanted);
+            }
+            None => {
+                new.push(i);
+                new_wanted.push(wanted);
+            }
         }
     }
     let old_ids: Vec<&str> = old.iter().map(|(_, id)| *id).collect();
-    let old_wanted: Vec<Value> = old.iter().map(|(i, _)| wanted[*i].clone()).collect();
     let updated = update_existing(ctx, job, &old_ids, &old_wanted).await?;
     let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
-    let new_wanted = new.iter().map(|i| wanted[*i].clone()).collect();
     let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
     let created = create_new(ctx, job, checked, &new_numbers, new_wanted, &new_grants).await?;
     // (user id, user changed, memberships already written with the user)
