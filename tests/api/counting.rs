@@ -1,5 +1,6 @@
 //! A Table wrapper that records which partitions are read and how many calls are made, to
-//! check access patterns (it changes no behaviour).
+//! check access patterns, and, for failure injection only, can refuse every write once a
+//! budget of writes is spent (as a store going away mid-job would).
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,8 @@ pub struct Calls {
 pub struct CountingTable {
     inner: Arc<dyn Table>,
     pub calls: Arc<Mutex<Calls>>,
+    /// Writes still allowed; `None`: no limit.
+    budget: Mutex<Option<usize>>,
 }
 
 impl CountingTable {
@@ -23,6 +26,25 @@ impl CountingTable {
         Self {
             inner,
             calls: Arc::default(),
+            budget: Mutex::new(None),
+        }
+    }
+
+    /// Lets `writes` more write calls through, then fails every one; `None` lifts the limit.
+    pub fn allow_writes(&self, writes: Option<usize>) {
+        *self.budget.lock().unwrap() = writes;
+    }
+
+    fn write(&self) -> Result<(), StoreError> {
+        self.calls.lock().unwrap().writes += 1;
+        let mut budget = self.budget.lock().unwrap();
+        match budget.as_mut() {
+            Some(0) => Err(StoreError::Backend("injected: the store went away".into())),
+            Some(n) => {
+                *n -= 1;
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 }
@@ -50,19 +72,19 @@ impl Table for CountingTable {
         self.inner.count(pk, range).await
     }
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.calls.lock().unwrap().writes += 1;
+        self.write()?;
         self.inner.put(item, condition).await
     }
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
-        self.calls.lock().unwrap().writes += 1;
+        self.write()?;
         self.inner.delete(key, condition).await
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.calls.lock().unwrap().writes += 1;
+        self.write()?;
         self.inner.transact(writes).await
     }
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.calls.lock().unwrap().writes += 1;
+        self.write()?;
         self.inner.batch_write(writes).await
     }
 }

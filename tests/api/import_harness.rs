@@ -23,6 +23,8 @@ pub struct ImportApp {
     pub token: String,
     pub imports: Imports,
     pub dir: std::path::PathBuf,
+    /// The keys the Router signs and verifies access tokens with.
+    pub keys: SigningKeys,
 }
 
 impl Drop for ImportApp {
@@ -38,20 +40,27 @@ impl ImportApp {
 
     /// The harness over `table` (DynamoDB on an emulator, say).
     pub async fn on(table: Arc<dyn muster::store::Table>) -> Self {
-        Self::build(table, None).await
+        Self::build(table, None, Config::default()).await
+    }
+
+    /// The harness served with `config` (an operator key, say).
+    pub async fn with_config(config: Config) -> Self {
+        let table = Arc::new(muster::store::EmbeddedTable::in_memory());
+        Self::build(table, None, config).await
     }
 
     /// The harness sending invitations to `notifier`.
     pub async fn notifying(notifier: Arc<dyn muster::import::Notifier>) -> Self {
         let table = Arc::new(muster::store::EmbeddedTable::in_memory());
-        Self::build(table, Some(notifier)).await
+        Self::build(table, Some(notifier), Config::default()).await
     }
 
     async fn build(
         table: Arc<dyn muster::store::Table>,
         notifier: Option<Arc<dyn muster::import::Notifier>>,
+        config: Config,
     ) -> Self {
-        let mut test = TestApp::with_parts(table, Config::default()).await;
+        let mut test = TestApp::with_parts(table, config.clone()).await;
         let tenant = TenantId::parse(&test.acme.id).unwrap();
         let dir = std::env::temp_dir().join(format!("muster-imports-{}", muster::ids::random_id()));
         let mut imports = Imports::local(test.table.clone(), &dir).await;
@@ -59,7 +68,7 @@ impl ImportApp {
             imports.notifier = notifier;
         }
         let keys = SigningKeys::generate();
-        let state = AppState::new(test.table.clone(), Config::default())
+        let state = AppState::new(test.table.clone(), config)
             .with_keys(keys.clone())
             .with_imports(imports.clone());
         test.router = app(state);
@@ -90,6 +99,7 @@ impl ImportApp {
             token,
             imports,
             dir,
+            keys,
         }
     }
 
@@ -162,6 +172,44 @@ impl ImportApp {
             StatusCode::OK
         );
         p.body["signed_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A job for the uploaded file `signed_id`, scoped to every community, recorded but not
+    /// sent to any worker (the test runs it).
+    pub async fn pending_job(&self, signed_id: &str, mode: muster::import::Mode) -> u64 {
+        let blob = self
+            .app
+            .table
+            .get(&muster::store::Key::new(
+                format!("T#{}", self.tenant),
+                format!("BLOB#{signed_id}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let spec: muster::blob::UploadSpec = serde_json::from_slice(&blob.body).unwrap();
+        let scope = self.app.get("/Communities").await.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        let new = muster::import::NewJob {
+            mode,
+            blob_key: spec.key,
+            content_type: spec.content_type,
+            user_id: self.admin_user.clone(),
+            scope,
+            max_delete_ratio: 1.0,
+        };
+        let (job, _) = self
+            .imports
+            .ctx
+            .jobs
+            .create(&self.tenant, new, None)
+            .await
+            .unwrap();
+        job.id
     }
 
     /// Starts an import of `signed_id`.

@@ -214,63 +214,34 @@ async fn an_interrupted_then_redelivered_job_counts_and_applies_nothing_twice() 
         ));
     }
     let ctx = t.ctx();
-    let (job, _) = {
-        let signed = t.upload(&file).await;
-        let blob = t
-            .app
-            .table
-            .get(&muster::store::Key::new(
-                format!("T#{}", t.tenant),
-                format!("BLOB#{signed}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let spec: muster::blob::UploadSpec = serde_json::from_slice(&blob.body).unwrap();
-        let new = muster::import::NewJob {
-            mode: muster::import::Mode::Upsert,
-            blob_key: spec.key,
-            content_type: spec.content_type,
-            user_id: t.admin_user.clone(),
-            scope: vec![],
-            max_delete_ratio: 0.2,
-        };
-        ctx.jobs.create(&t.tenant, new, None).await.unwrap()
-    };
-    let scope: Vec<String> = t.app.get("/Communities").await.body["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect();
-    let mut j = job.clone();
-    ctx.jobs.update(&mut j, |j| j.scope = scope).await.unwrap();
+    let signed = t.upload(&file).await;
+    let job = t.pending_job(&signed, muster::import::Mode::Upsert).await;
     let past = Some(std::time::Instant::now());
-    let first = run_job(&ctx, &t.tenant, job.id, past).await.unwrap();
+    let first = run_job(&ctx, &t.tenant, job, past).await.unwrap();
     assert_eq!(
         first,
         muster::import::Outcome::Continue,
         "the deadline stops it after one chunk"
     );
-    let mid = ctx.jobs.get(&t.tenant, job.id).await.unwrap().unwrap();
+    let mid = ctx.jobs.get(&t.tenant, job).await.unwrap().unwrap();
     assert_eq!(
         (mid.state, mid.counters.rows_applied),
         (muster::import::JobState::Syncing, 1000)
     );
     assert_eq!(
-        run_job(&ctx, &t.tenant, job.id, None).await.unwrap(),
+        run_job(&ctx, &t.tenant, job, None).await.unwrap(),
         muster::import::Outcome::Done
     );
     assert_eq!(
-        run_job(&ctx, &t.tenant, job.id, None).await.unwrap(),
+        run_job(&ctx, &t.tenant, job, None).await.unwrap(),
         muster::import::Outcome::Done,
         "a redelivered message changes nothing"
     );
-    let done = ctx.jobs.get(&t.tenant, job.id).await.unwrap().unwrap();
+    let done = ctx.jobs.get(&t.tenant, job).await.unwrap().unwrap();
     assert_eq!(done.state, muster::import::JobState::Succeeded);
     assert_eq!(done.counters.rows_applied, 2500);
     assert_eq!(
-        t.report(job.id).await,
+        t.report(job).await,
         vec![("CREATE_MEMBER".to_owned(), "Engineering".to_owned(), 2500)]
     );
 }

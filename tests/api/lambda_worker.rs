@@ -10,42 +10,7 @@ use crate::import_harness::ImportApp;
 async fn a_batch_with_one_bad_message_runs_the_good_job_and_reports_only_the_bad_one() {
     let t = ImportApp::new().await;
     let signed = t.upload("matricule,email,first_name,last_name,community,role\nW1,w1@acme.test,W,One,Legal,member\n").await;
-    let job = {
-        let blob = t
-            .app
-            .table
-            .get(&muster::store::Key::new(
-                format!("T#{}", t.tenant),
-                format!("BLOB#{signed}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let spec: muster::blob::UploadSpec = serde_json::from_slice(&blob.body).unwrap();
-        let scope = vec![
-            muster::community::Communities::new(t.app.table.clone())
-                .resolve(&t.tenant, "Legal")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-        ];
-        let new = muster::import::NewJob {
-            mode: muster::import::Mode::Upsert,
-            blob_key: spec.key,
-            content_type: spec.content_type,
-            user_id: t.admin_user.clone(),
-            scope,
-            max_delete_ratio: 0.2,
-        };
-        t.imports
-            .ctx
-            .jobs
-            .create(&t.tenant, new, None)
-            .await
-            .unwrap()
-            .0
-    };
+    let job = t.pending_job(&signed, muster::import::Mode::Upsert).await;
     let path = format!(
         "{}/../events/sqs-import-batch.json",
         env!("CARGO_MANIFEST_DIR")
@@ -53,7 +18,7 @@ async fn a_batch_with_one_bad_message_runs_the_good_job_and_reports_only_the_bad
     let raw = std::fs::read_to_string(path)
         .unwrap()
         .replace("{{tenant}}", t.tenant.as_str())
-        .replace("{{job}}", &job.id.to_string());
+        .replace("{{job}}", &job.to_string());
     let event: SqsEvent = serde_json::from_str(&raw).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let failed = process_batch(
@@ -73,7 +38,7 @@ async fn a_batch_with_one_bad_message_runs_the_good_job_and_reports_only_the_bad
         .imports
         .ctx
         .jobs
-        .get(&t.tenant, job.id)
+        .get(&t.tenant, job)
         .await
         .unwrap()
         .unwrap();

@@ -8,6 +8,7 @@ mod communities;
 mod counting;
 mod discovery;
 mod errors;
+mod faults;
 mod groups;
 mod helpers;
 mod import_harness;

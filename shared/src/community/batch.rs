@@ -3,10 +3,13 @@
 //! ([`Transactions`]). Unchanged memberships cost no write; a transaction that loses a race
 //! falls back to the one-by-one path, which retries.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use futures_util::future::join_all;
 
 use super::memberships::{by_user, decode};
-use super::{Change, Memberships, Source};
+use super::{Change, Membership, Memberships, Source, Status};
 use crate::ids::TenantId;
 use crate::store::{StoreError, Transactions, Write};
 
@@ -102,6 +105,31 @@ impl Memberships {
         Ok(changes)
     }
 
+    /// What [`apply_many`](Self::apply_many) would answer for each edit if no one else wrote
+    /// meanwhile, from one batched read; writes nothing. An import records this forecast
+    /// before writing, so a chunk cut short and applied again reports what the first attempt
+    /// changed, not what was left to change.
+    pub async fn preview_many(
+        &self,
+        t: &TenantId,
+        edits: &[MembershipEdit],
+    ) -> Result<Vec<Change>, StoreError> {
+        let keys: Vec<_> = edits.iter().map(|(u, c, _)| by_user(t, u, c)).collect();
+        let current = self.table.get_many(&keys).await?;
+        let mut states = HashMap::with_capacity(keys.len());
+        let mut changes = Vec::with_capacity(edits.len());
+        for (((user, community, edit), item), key) in edits.iter().zip(current).zip(&keys) {
+            let state = match states.entry(key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(item.as_ref().map(decode).transpose()?),
+            };
+            let planned = self.plan(t, user, community, state.clone(), |s| edit.apply(s));
+            changes.push(planned.map_or(Change::Unchanged, |(_, change)| change));
+            *state = after(state.take(), user, community, edit);
+        }
+        Ok(changes)
+    }
+
     /// Sends one transaction; when another writer got there first, applies its edits one by
     /// one.
     async fn commit(
@@ -124,4 +152,28 @@ impl Memberships {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The membership (as far as a forecast needs: sources and role) once `edit` is applied.
+fn after(
+    state: Option<(Membership, u64)>,
+    user: &str,
+    community: &str,
+    edit: &Edit,
+) -> Option<(Membership, u64)> {
+    let (mut m, version) = state.unwrap_or_else(|| {
+        let m = Membership {
+            user: user.to_owned(),
+            community: community.to_owned(),
+            role: super::Role::Member,
+            status: Status::Invited,
+            sources: Vec::new(),
+            created: String::new(),
+            updated: String::new(),
+        };
+        (m, 0)
+    });
+    edit.apply(&mut m.sources);
+    m.role = Membership::derived_role(&m.sources)?;
+    Some((m, version + 1))
 }

@@ -4,6 +4,7 @@
 
 mod check;
 mod jobs;
+mod ledger;
 mod notify;
 mod reader;
 mod report;

@@ -59,14 +59,15 @@ pub fn merge(a: &mut Tally, b: &Tally) {
     }
 }
 
-fn job_pk(t: &TenantId, job: u64) -> String {
+/// The partition of one job's data.
+pub(super) fn job_pk(t: &TenantId, job: u64) -> String {
     format!("T#{t}#J#{job:012}")
 }
 
 /// The storage of a job's errors, checkpoints and report.
 #[derive(Clone)]
 pub struct JobData {
-    table: Arc<dyn Table>,
+    pub(super) table: Arc<dyn Table>,
 }
 
 impl JobData {

@@ -1,7 +1,8 @@
 //! The syncing pass: rows are applied in chunks, each chunk in a few batched steps (look its
 //! members up, create the new ones, update the changed ones, then apply every membership edit
-//! together), and each chunk is recorded by a checkpoint so a redelivered message or a
-//! restarted worker applies and counts nothing twice. Unchanged rows write nothing.
+//! together). Each chunk's counts are forecast and recorded before its first write, and the
+//! chunk is checkpointed after its last, so a redelivered message or a restarted worker
+//! applies and counts nothing twice. Unchanged rows write nothing.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use super::Mode;
 use super::check::Checked;
 use super::jobs::Job;
+use super::ledger::ChunkLedger;
 use super::reader::{Columns, Row};
 use super::report::Tally;
 use super::worker::ImportContext;
@@ -78,33 +80,49 @@ fn by_matricule<'r>(columns: &Columns, rows: &'r [Row]) -> Vec<(&'r str, Vec<&'r
     members
 }
 
-/// Brings the existing users in line with their rows; true for each user that changed.
-async fn update_existing(
+/// The PATCH documents that bring the existing users in line with their rows (`None` for a
+/// user already in line), from one batched read.
+async fn user_patches(
     ctx: &ImportContext,
     job: &Job,
     ids: &[&str],
     wanted: &[Value],
-) -> Result<Vec<bool>, StoreError> {
-    let t = &job.tenant;
-    let current = ctx.users.get_many(t, ids).await.map_err(internal)?;
-    let mut patches = Vec::new();
+) -> Result<Vec<Option<Value>>, StoreError> {
+    let current = ctx
+        .users
+        .get_many(&job.tenant, ids)
+        .await
+        .map_err(internal)?;
+    let mut patches = Vec::with_capacity(ids.len());
     for (i, (doc, wanted)) in current.into_iter().zip(wanted).enumerate() {
         let doc = doc.ok_or_else(|| StoreError::Backend(format!("user {} vanished", ids[i])))?;
         let ops = changes(&Value::Object(doc.doc), wanted);
-        if !ops.is_empty() {
-            let patch = json!({"schemas": [crate::scim::patch::PATCH_SCHEMA], "Operations": ops});
-            patches.push((i, patch));
-        }
+        patches
+            .push((!ops.is_empty()).then(
+                || json!({"schemas": [crate::scim::patch::PATCH_SCHEMA], "Operations": ops}),
+            ));
     }
-    let mut changed = vec![false; ids.len()];
-    let work = patches.into_iter().map(|(i, patch)| async move {
-        let pre = Preconditions::default();
-        ctx.users.patch(t, ids[i], patch, &pre).await.map(|_| i)
+    Ok(patches)
+}
+
+/// Applies the PATCH documents of [`user_patches`] to the users they belong to.
+async fn patch_users(
+    ctx: &ImportContext,
+    job: &Job,
+    ids: &[&str],
+    patches: Vec<Option<Value>>,
+) -> Result<(), StoreError> {
+    let work = ids.iter().zip(patches).filter_map(|(id, patch)| {
+        let patch = patch?;
+        Some(async move {
+            let pre = Preconditions::default();
+            ctx.users.patch(&job.tenant, id, patch, &pre).await
+        })
     });
     for done in join_all(work).await {
-        changed[done.map_err(internal)?] = true;
+        done.map_err(internal)?;
     }
-    Ok(changed)
+    Ok(())
 }
 
 /// A member's memberships as the file states them: (community id, role) per row.
@@ -179,6 +197,7 @@ async fn upsert_rows(
     checked: &Checked,
     columns: &Columns,
     rows: &[Row],
+    ledger: &ChunkLedger<'_>,
 ) -> Result<Tally, StoreError> {
     let t = &job.tenant;
     let members = by_matricule(columns, rows);
@@ -219,35 +238,28 @@ async fn upsert_rows(
         }
     }
     let old_ids: Vec<&str> = old.iter().map(|(_, id)| *id).collect();
-    let updated = update_existing(ctx, job, &old_ids, &old_wanted).await?;
-    let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
-    let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
-    let created = create_new(ctx, job, checked, &new_numbers, new_wanted, &new_grants).await?;
-    // (user id, user changed, memberships already written with the user)
-    let mut users: Vec<(String, bool, bool)> = vec![(String::new(), false, false); members.len()];
-    for ((i, id), changed) in old.iter().zip(updated) {
-        users[*i] = ((*id).to_owned(), changed, false);
-    }
-    for (i, (id, granted)) in new.iter().zip(created) {
-        users[*i] = (id, true, granted);
-    }
-    let mut tally = Tally::new();
-    let mut edits: Vec<MembershipEdit> = Vec::with_capacity(rows.len());
-    let mut changed_member = Vec::with_capacity(rows.len());
-    for (mine, (user, changed, granted)) in grants.iter().zip(&users) {
-        for (community, role) in mine {
-            if *granted {
-                tally.entry(community.clone()).or_default()[0] += 1;
-                continue;
-            }
-            let edit = Edit::Grant(Source::File { role: *role });
-            edits.push((user.clone(), community.clone(), edit));
-            changed_member.push(*changed);
+    let patches = user_patches(ctx, job, &old_ids, &old_wanted).await?;
+    // The forecast, from the state before any write: a new member's memberships are all
+    // created; an existing member's are what the preview says, and each counts as updated
+    // when only the member's own attributes change.
+    let mut planned = Tally::new();
+    for i in &new {
+        for (community, _) in &grants[*i] {
+            planned.entry(community.clone()).or_default()[0] += 1;
         }
     }
-    let changes = ctx.memberships.apply_many(t, &edits).await?;
-    for (((_, community, _), change), changed) in edits.iter().zip(changes).zip(changed_member) {
-        let counts = tally.entry(community.clone()).or_default();
+    let mut edits: Vec<MembershipEdit> = Vec::new();
+    let mut edit_changed = Vec::new();
+    for ((i, id), patch) in old.iter().zip(&patches) {
+        for (community, role) in &grants[*i] {
+            let edit = Edit::Grant(Source::File { role: *role });
+            edits.push(((*id).to_owned(), community.clone(), edit));
+            edit_changed.push(patch.is_some());
+        }
+    }
+    let preview = ctx.memberships.preview_many(t, &edits).await?;
+    for (((_, community, _), change), changed) in edits.iter().zip(&preview).zip(edit_changed) {
+        let counts = planned.entry(community.clone()).or_default();
         match change {
             Change::Created => counts[0] += 1,
             Change::Updated => counts[1] += 1,
@@ -255,28 +267,58 @@ async fn upsert_rows(
             _ => {}
         }
     }
+    let tally = ledger.forecast(planned).await?;
+    patch_users(ctx, job, &old_ids, patches).await?;
+    let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
+    let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
+    let created = create_new(ctx, job, checked, &new_numbers, new_wanted, &new_grants).await?;
+    // Only edits that change something are sent; the others were seen in place.
+    let mut edits: Vec<MembershipEdit> = edits
+        .into_iter()
+        .zip(preview)
+        .filter(|(_, change)| *change != Change::Unchanged)
+        .map(|(edit, _)| edit)
+        .collect();
+    for (k, (id, granted)) in created.into_iter().enumerate() {
+        if !granted {
+            for (community, role) in new_grants[k] {
+                let edit = Edit::Grant(Source::File { role: *role });
+                edits.push((id.clone(), community.clone(), edit));
+            }
+        }
+    }
+    ctx.memberships.apply_many(t, &edits).await?;
     Ok(tally)
 }
 
 /// Removes the file source of the listed (user id, community id) memberships; counts the
-/// memberships that end.
+/// memberships that end (as forecast before the first write, see [`ChunkLedger`]).
 pub async fn remove(
     ctx: &ImportContext,
     job: &Job,
     pairs: &[(String, String)],
+    ledger: &ChunkLedger<'_>,
 ) -> Result<Tally, StoreError> {
     let origin = Source::File { role: Role::Member };
     let edits: Vec<MembershipEdit> = pairs
         .iter()
         .map(|(u, c)| (u.clone(), c.clone(), Edit::Revoke(origin.clone())))
         .collect();
-    let changes = ctx.memberships.apply_many(&job.tenant, &edits).await?;
-    let mut tally = Tally::new();
-    for ((_, community), change) in pairs.iter().zip(changes) {
-        if change == Change::Deleted {
-            tally.entry(community.clone()).or_default()[2] += 1;
+    let preview = ctx.memberships.preview_many(&job.tenant, &edits).await?;
+    let mut planned = Tally::new();
+    for ((_, community), change) in pairs.iter().zip(&preview) {
+        if *change == Change::Deleted {
+            planned.entry(community.clone()).or_default()[2] += 1;
         }
     }
+    let tally = ledger.forecast(planned).await?;
+    let edits: Vec<MembershipEdit> = edits
+        .into_iter()
+        .zip(preview)
+        .filter(|(_, change)| *change != Change::Unchanged)
+        .map(|(edit, _)| edit)
+        .collect();
+    ctx.memberships.apply_many(&job.tenant, &edits).await?;
     Ok(tally)
 }
 
@@ -287,9 +329,10 @@ pub async fn apply_chunk(
     checked: &Checked,
     columns: &Columns,
     rows: Vec<Row>,
+    ledger: &ChunkLedger<'_>,
 ) -> Result<Tally, StoreError> {
     if job.mode != Mode::Delete {
-        return upsert_rows(ctx, job, checked, columns, &rows).await;
+        return upsert_rows(ctx, job, checked, columns, &rows, ledger).await;
     }
     let numbers: Vec<&str> = rows.iter().map(|r| r.cell(columns, "matricule")).collect();
     let owners = ctx
@@ -305,5 +348,5 @@ pub async fn apply_chunk(
             Some((user?, community.clone()))
         })
         .collect();
-    remove(ctx, job, &pairs).await
+    remove(ctx, job, &pairs, ledger).await
 }

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::check::check;
+use super::check::{Checked, check};
 use super::jobs::{Job, JobStore};
+use super::ledger::ChunkLedger;
 use super::reader::open_any;
 use super::report::{JobData, OperationData, ReportRow, Tally, merge};
 use super::sync::{CHUNK_ROWS, apply_chunk, remove};
@@ -111,34 +112,21 @@ pub async fn run_job(
         .flatten()
         .map(|t| t.domains)
         .unwrap_or_default();
-    let checked = check(ctx, &job, &columns, rows, &domains).await?;
+    let mut checked = check(ctx, &job, &columns, rows, &domains).await?;
     job.counters.rows_total = checked.rows_total;
-    if !checked.errors.is_empty() {
-        ctx.data.put_errors(t, id, &checked.errors).await?;
-        let n = checked.errors.len() as u64;
-        let bad_rows = checked
-            .errors
-            .iter()
-            .map(|e| e.line)
-            .collect::<std::collections::HashSet<_>>()
-            .len() as u64;
-        job.counters.rows_failed = bad_rows;
-        return fail(ctx, &mut job, format!("{bad_rows} row(s) rejected ({n} error(s)); nothing was changed: see /v1/member_provisionings/errors")).await;
-    }
-    if checked.rows_total == 0 {
-        return fail(ctx, &mut job, "the file has a header but no rows".into()).await;
-    }
-    if job.mode == Mode::Mirror && checked.members_in_scope > 0 {
-        let ratio = checked.deletions.len() as f64 / checked.members_in_scope as f64;
-        if ratio > job.max_delete_ratio {
-            let reason = format!(
-                "MIRROR would remove {} of the {} members in scope ({:.1} %), above the {:.1} % threshold; nothing was changed. Send allow_mass_delete=true or a higher max_delete_ratio to proceed",
-                checked.deletions.len(),
-                checked.members_in_scope,
-                ratio * 100.0,
-                job.max_delete_ratio * 100.0
-            );
-            return fail(ctx, &mut job, reason).await;
+    match ctx.data.frozen_plan(t, id).await? {
+        // An earlier run passed every check and began to write: its decisions stand, and
+        // its deletions, counted before anything was deleted, are the ones to finish.
+        Some(plan) => {
+            checked.deletions = plan.deletions;
+            checked.members_in_scope = plan.members_in_scope;
+        }
+        None => {
+            if let Some(reason) = refusal(ctx, &mut job, &checked).await? {
+                return fail(ctx, &mut job, reason).await;
+            }
+            let plan = (&checked.deletions, checked.members_in_scope);
+            ctx.data.freeze_plan(t, id, plan.0, plan.1).await?;
         }
     }
     ctx.jobs
@@ -164,16 +152,10 @@ pub async fn run_job(
         let tally = match ctx.data.checkpoint(t, id, &name).await? {
             Some((_, done)) => done,
             None => {
-                let tally = apply_chunk(ctx, &job, &checked, &columns, chunk).await?;
-                if !ctx.data.put_checkpoint(t, id, &name, count, &tally).await? {
-                    ctx.data
-                        .checkpoint(t, id, &name)
-                        .await?
-                        .map(|(_, d)| d)
-                        .unwrap_or(tally)
-                } else {
-                    tally
-                }
+                let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
+                let tally = apply_chunk(ctx, &job, &checked, &columns, chunk, &ledger).await?;
+                ctx.data.put_checkpoint(t, id, &name, count, &tally).await?;
+                tally
             }
         };
         merge(&mut total, &tally);
@@ -194,7 +176,8 @@ pub async fn run_job(
         let tally = match ctx.data.checkpoint(t, id, &name).await? {
             Some((_, done)) => done,
             None => {
-                let tally = remove(ctx, &job, pairs).await?;
+                let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
+                let tally = remove(ctx, &job, pairs, &ledger).await?;
                 ctx.data
                     .put_checkpoint(t, id, &name, pairs.len() as u64, &tally)
                     .await?;
@@ -215,10 +198,50 @@ pub async fn run_job(
     Ok(Outcome::Done)
 }
 
+/// Why the checked file must not be applied, if it must not; row errors are stored first.
+async fn refusal(
+    ctx: &ImportContext,
+    job: &mut Job,
+    checked: &Checked,
+) -> Result<Option<String>, StoreError> {
+    if !checked.errors.is_empty() {
+        ctx.data
+            .put_errors(&job.tenant, job.id, &checked.errors)
+            .await?;
+        let n = checked.errors.len() as u64;
+        let bad_rows = checked
+            .errors
+            .iter()
+            .map(|e| e.line)
+            .collect::<std::collections::HashSet<_>>()
+            .len() as u64;
+        job.counters.rows_failed = bad_rows;
+        return Ok(Some(format!(
+            "{bad_rows} row(s) rejected ({n} error(s)); nothing was changed: see /v1/member_provisionings/errors"
+        )));
+    }
+    if checked.rows_total == 0 {
+        return Ok(Some("the file has a header but no rows".into()));
+    }
+    if job.mode == Mode::Mirror && checked.members_in_scope > 0 {
+        let ratio = checked.deletions.len() as f64 / checked.members_in_scope as f64;
+        if ratio > job.max_delete_ratio {
+            return Ok(Some(format!(
+                "MIRROR would remove {} of the {} members in scope ({:.1} %), above the {:.1} % threshold; nothing was changed. Send allow_mass_delete=true or a higher max_delete_ratio to proceed",
+                checked.deletions.len(),
+                checked.members_in_scope,
+                ratio * 100.0,
+                job.max_delete_ratio * 100.0
+            )));
+        }
+    }
+    Ok(None)
+}
+
 async fn write_report(
     ctx: &ImportContext,
     job: &Job,
-    checked: &super::check::Checked,
+    checked: &Checked,
     total: &Tally,
 ) -> Result<(), StoreError> {
     let created_at = chrono::Utc::now().timestamp_millis();
