@@ -153,7 +153,12 @@ impl ImportApp {
 
     /// Presigns and uploads `csv`; returns the signed id.
     pub async fn upload(&self, csv: &str) -> String {
-        let p = self.presign(csv.as_bytes(), "text/csv").await;
+        self.upload_bytes(csv.as_bytes(), "text/csv").await
+    }
+
+    /// Presigns and uploads `bytes` declared as `content_type`; returns the signed id.
+    pub async fn upload_bytes(&self, bytes: &[u8], content_type: &str) -> String {
+        let p = self.presign(bytes, content_type).await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.body);
         let up = &p.body["direct_upload"];
         let headers: Vec<(&str, String)> = up["headers_for_direct_upload"]
@@ -162,15 +167,8 @@ impl ImportApp {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str().unwrap().to_owned()))
             .collect();
-        assert_eq!(
-            self.put(
-                up["url_for_direct_upload"].as_str().unwrap(),
-                &headers,
-                csv.as_bytes()
-            )
-            .await,
-            StatusCode::OK
-        );
+        let url = up["url_for_direct_upload"].as_str().unwrap();
+        assert_eq!(self.put(url, &headers, bytes).await, StatusCode::OK);
         p.body["signed_id"].as_str().unwrap().to_owned()
     }
 

@@ -5,28 +5,6 @@ use http::{Method, StatusCode};
 use crate::import_harness::ImportApp;
 use crate::imports::{BASE, csv};
 
-async fn upload_bytes(t: &ImportApp, bytes: &[u8], content_type: &str) -> String {
-    let p = t.presign(bytes, content_type).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
-    let up = &p.body["direct_upload"];
-    let headers: Vec<(&str, String)> = up["headers_for_direct_upload"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str().unwrap().to_owned()))
-        .collect();
-    assert_eq!(
-        t.put(
-            up["url_for_direct_upload"].as_str().unwrap(),
-            &headers,
-            bytes
-        )
-        .await,
-        StatusCode::OK
-    );
-    p.body["signed_id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn an_xlsx_file_imports_like_its_csv_twin_and_the_xlsx_template_reads_back() {
     let t = ImportApp::new().await;
@@ -35,7 +13,7 @@ async fn an_xlsx_file_imports_like_its_csv_twin_and_the_xlsx_template_reads_back
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect();
     let book = muster::import::write_xlsx(&rows);
-    let signed = upload_bytes(&t, &book, muster::import::XLSX).await;
+    let signed = t.upload_bytes(&book, muster::import::XLSX).await;
     let started = t.start(&signed, "UPSERT", "").await;
     let status = t.wait(started.body["id"].as_u64().unwrap()).await;
     assert_eq!(status["state"], "succeeded", "{status}");
@@ -74,7 +52,7 @@ async fn a_zip_bomb_or_a_damaged_workbook_fails_the_job_with_a_reason() {
         (bomb, "zip bomb"),
         (b"PK\x03\x04 truncated".to_vec(), "XLSX"),
     ] {
-        let signed = upload_bytes(&t, &file, muster::import::XLSX).await;
+        let signed = t.upload_bytes(&file, muster::import::XLSX).await;
         let started = t.start(&signed, "UPSERT", "").await;
         let status = t.wait(started.body["id"].as_u64().unwrap()).await;
         assert_eq!(status["state"], "failed");

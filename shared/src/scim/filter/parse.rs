@@ -1,12 +1,17 @@
 //! The filter parser: one function per grammar rule of RFC 7644 §3.4.2.2, layered
 //! `or` → `and` → `not`/group/attribute expression so that `and` binds tighter than `or` and
 //! both associate to the left. The whole input must be consumed; nesting is capped at
-//! [`MAX_DEPTH`]; errors carry the byte offset where parsing stopped.
+//! [`MAX_DEPTH`] and `and`/`or` operators at [`MAX_OPERATORS`]; errors carry the byte offset where parsing stopped.
 
 use super::{AttrPath, CompareOp, Filter, Literal};
 
 /// The deepest nesting of parentheses, `not` and value paths accepted.
 pub const MAX_DEPTH: usize = 32;
+
+/// The most `and`/`or` operators one filter may hold. A chain is parsed in a loop, but the tree
+/// it builds leans one level deeper per operator, and evaluating, printing or dropping it
+/// recurses that deep: 20,000 `and`s would overflow a thread's stack.
+pub const MAX_OPERATORS: usize = 256;
 
 /// A syntax error and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +41,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, SyntaxError> {
         s: input,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     p.ws();
     let f = p.or()?;
@@ -50,6 +56,7 @@ pub fn parse_path(input: &str) -> Result<PatchPath, SyntaxError> {
         s: input,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     p.ws();
     let attr = p.attr_path()?;
@@ -76,6 +83,7 @@ struct Parser<'a> {
     s: &'a str,
     pos: usize,
     depth: usize,
+    operators: usize,
 }
 
 fn is_name_char(c: char) -> bool {
@@ -142,11 +150,22 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    fn operator(&mut self) -> Result<(), SyntaxError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(self.error(format!(
+                "filter joins more than {MAX_OPERATORS} expressions with and/or"
+            )));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Filter, SyntaxError> {
         let mut left = self.and()?;
         loop {
             let save = self.pos;
             if self.ws() && self.keyword("or") {
+                self.operator()?;
                 self.ws();
                 let right = self.and()?;
                 left = Filter::Or(Box::new(left), Box::new(right));
@@ -162,6 +181,7 @@ impl<'a> Parser<'a> {
         loop {
             let save = self.pos;
             if self.ws() && self.keyword("and") {
+                self.operator()?;
                 self.ws();
                 let right = self.unary()?;
                 left = Filter::And(Box::new(left), Box::new(right));
@@ -267,6 +287,7 @@ impl<'a> Parser<'a> {
                 s: &token[colon + 1..],
                 pos: 0,
                 depth: 0,
+                operators: 0,
             };
             let (name, sub) = inner.name_and_sub().map_err(|e| SyntaxError {
                 offset: start + colon + 1 + e.offset,
