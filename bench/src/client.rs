@@ -18,6 +18,7 @@ pub struct Http {
 }
 
 impl Http {
+    /// A client of the SCIM base URL `base` that sends `token` as its bearer token.
     pub fn new(base: &str, token: &str) -> Self {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1024)

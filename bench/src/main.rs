@@ -1,7 +1,7 @@
 //! `muster-load`: drives one SCIM workload against a server on loopback for a bounded time
 //! and prints throughput and latency percentiles as one JSON line.
 
-mod client;
+use muster_bench::client;
 mod scenario;
 
 use std::time::{Duration, Instant};
