@@ -5,6 +5,7 @@
 mod check;
 mod jobs;
 mod ledger;
+mod lines;
 mod notify;
 mod reader;
 mod report;

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read};
 
 use super::Mode;
+use super::lines::Lines;
 
 /// The largest row accepted, in bytes; longer rows are rejected, not loaded whole into the job.
 pub const MAX_ROW_BYTES: usize = 64 * 1024;
@@ -167,7 +168,7 @@ pub fn open_rows(
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(reader);
+        .from_reader(Lines::new(reader));
     let mut header = csv::ByteRecord::new();
     match csv.read_byte_record(&mut header) {
         Ok(true) => {}
@@ -185,22 +186,21 @@ pub fn open_rows(
     }
     let (columns, positions) = columns_from_header(names.into_iter(), mode)?;
     let mut record = csv::ByteRecord::new();
-    let mut line = 1u64;
     let rows = std::iter::from_fn(move || {
         loop {
+            let start = csv.position().byte();
             match csv.read_byte_record(&mut record) {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    line += 1;
                     return Some(Row {
-                        line,
+                        line: csv.get_mut().line_at(start),
                         cells: vec![],
                         unreadable: Some(format!("unreadable row: {e}")),
                     });
                 }
             }
-            line = record.position().map_or(line + 1, |p| p.line());
+            let line = csv.get_mut().line_at(start);
             if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue;
             }
@@ -276,6 +276,18 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert!(r[1].unreadable.is_some());
         assert_eq!(r[1].line, 5);
+    }
+
+    #[test]
+    fn rows_are_numbered_by_their_first_line_whatever_the_line_breaks() {
+        let lines = |text: &str| -> Vec<u64> {
+            let (_, r) = rows(text, Mode::Delete).unwrap();
+            r.iter().map(|row| row.line).collect()
+        };
+        let crlf = "matricule,community\r\nE1,Eng\r\n\r\n\"E\r\n2\",Eng\r\nE3,Eng";
+        assert_eq!(lines(crlf), [2, 4, 6]);
+        assert_eq!(lines("matricule,community\rE1,Eng\r\rE2,Eng\r"), [2, 4]);
+        assert_eq!(lines("matricule,community\n\n\nE1,Eng\n"), [4]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! bombs and oversized shared-string tables fail the job with a reason instead of exhausting
 //! memory.
 
+use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
 use calamine::{DataRef, Reader, Xlsx};
@@ -82,34 +83,34 @@ pub fn open_xlsx(
     let mut cells = book
         .worksheet_cells_reader(&sheet)
         .map_err(|e| Structural(format!("the worksheet cannot be read: {e}")))?;
-    let mut grid: Vec<Vec<String>> = Vec::new();
+    // Rows by index, only those that hold cells: the file chooses the row numbers (up to
+    // u32::MAX), so nothing may be sized by them.
+    let mut grid: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     while let Some(cell) = cells
         .next_cell()
         .map_err(|e| Structural(format!("the worksheet is damaged: {e}")))?
     {
         let (r, c) = cell.get_position();
-        let (r, c) = (r as usize, c as usize);
+        let c = c as usize;
         if c >= 64 {
             continue;
         }
-        if grid.len() <= r {
-            grid.resize_with(r + 1, Vec::new);
-        }
-        let row = &mut grid[r];
+        let row = grid.entry(r).or_default();
         if row.len() <= c {
             row.resize(c + 1, String::new());
         }
         row[c] = text(cell.get_value());
     }
-    let mut lines = grid.into_iter().enumerate();
-    let Some((_, header)) = lines.next() else {
+    if grid.is_empty() {
         return Err(Structural("the worksheet is empty".into()));
-    };
+    }
+    let header = grid.remove(&0).unwrap_or_default();
     let (columns, positions) = columns_from_header(header.iter().map(String::as_str), mode)?;
-    let rows = lines
+    let rows = grid
+        .into_iter()
         .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
         .map(|(i, cells)| Row {
-            line: i as u64 + 1,
+            line: u64::from(i) + 1,
             cells: positions
                 .iter()
                 .map(|&p| cells.get(p).cloned().unwrap_or_default())
@@ -118,4 +119,26 @@ pub fn open_xlsx(
         })
         .collect();
     Ok((columns, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_numbered_in_the_billions_costs_memory_for_its_cells_only() {
+        let cell = |t: &str| format!(r#"<c t="inlineStr"><is><t>{t}</t></is></c>"#);
+        let sheet = format!(
+            r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">{}{}</row><row r="4000000000">{}{}</row></sheetData></worksheet>"#,
+            cell("matricule"),
+            cell("community"),
+            cell("E1"),
+            cell("Eng")
+        );
+        let book = crate::import::xlsx_write::workbook(&sheet);
+        let (columns, rows) = open_xlsx(Box::new(Cursor::new(book)), Mode::Delete).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].line, 4_000_000_000);
+        assert_eq!(rows[0].cell(&columns, "matricule"), "E1");
+    }
 }

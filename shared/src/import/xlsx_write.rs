@@ -37,6 +37,11 @@ pub fn write_xlsx(rows: &[Vec<String>]) -> Vec<u8> {
         sheet.push_str("</row>");
     }
     sheet.push_str("</sheetData></worksheet>");
+    workbook(&sheet)
+}
+
+/// A workbook whose only worksheet is the XML `sheet`.
+pub(super) fn workbook(sheet: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     let parts = [
@@ -44,7 +49,7 @@ pub fn write_xlsx(rows: &[Vec<String>]) -> Vec<u8> {
         ("_rels/.rels", RELS),
         ("xl/workbook.xml", WORKBOOK),
         ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
-        ("xl/worksheets/sheet1.xml", sheet.as_str()),
+        ("xl/worksheets/sheet1.xml", sheet),
     ];
     for (name, body) in parts {
         zip.start_file(name, options).expect("writing to memory");

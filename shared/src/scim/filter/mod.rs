@@ -129,26 +129,31 @@ impl fmt::Display for Literal {
     }
 }
 
-/// Prints a filter in a form that parses back to the same tree: every `and`/`or` operand
-/// that is itself a logical expression is parenthesised.
+/// Prints a filter in a form that parses back to the same tree, nested no deeper than the
+/// text it was parsed from: an operand is parenthesised only where the grammar needs it
+/// (`and` binds tighter than `or`, both associate to the left), so a long `or` chain stays
+/// within [`MAX_DEPTH`].
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let operand = |f: &mut fmt::Formatter<'_>, x: &Filter| match x {
-            Filter::And(..) | Filter::Or(..) => write!(f, "({x})"),
-            _ => write!(f, "{x}"),
+        let operand = |f: &mut fmt::Formatter<'_>, x: &Filter, grouped: bool| {
+            if grouped {
+                write!(f, "({x})")
+            } else {
+                write!(f, "{x}")
+            }
         };
         match self {
             Filter::Compare(p, op, v) => write!(f, "{p} {} {v}", op.keyword()),
             Filter::Present(p) => write!(f, "{p} pr"),
             Filter::And(a, b) => {
-                operand(f, a)?;
+                operand(f, a, matches!(**a, Filter::Or(..)))?;
                 f.write_str(" and ")?;
-                operand(f, b)
+                operand(f, b, matches!(**b, Filter::And(..) | Filter::Or(..)))
             }
             Filter::Or(a, b) => {
-                operand(f, a)?;
+                operand(f, a, false)?;
                 f.write_str(" or ")?;
-                operand(f, b)
+                operand(f, b, matches!(**b, Filter::Or(..)))
             }
             Filter::Not(x) => write!(f, "not ({x})"),
             Filter::ValuePath(p, x) => write!(f, "{p}[{x}]"),

@@ -305,6 +305,20 @@ fn a_printed_random_filter_parses_back_to_the_same_tree() {
 }
 
 #[test]
+fn a_long_or_chain_prints_without_added_nesting_and_parses_back() {
+    let text = vec!["a pr"; MAX_DEPTH + 8].join(" or ");
+    let f = parse_filter(&format!("({text}) and b pr")).unwrap();
+    assert_eq!(f.to_string(), format!("({text}) and b pr"));
+    assert_eq!(parse_filter(&f.to_string()), Ok(f));
+}
+
+#[test]
+fn a_number_beyond_double_precision_prints_back_to_the_same_value() {
+    let f = parse_filter(&format!("x gt 52{}", "1".repeat(64))).unwrap();
+    assert_eq!(parse_filter(&f.to_string()), Ok(f));
+}
+
+#[test]
 fn no_input_makes_the_parsers_panic() {
     let mut rng = Rng(42);
     let pieces = [
