@@ -120,6 +120,7 @@ def summary(result):
 
 
 def main():
+    os.makedirs(WORK, exist_ok=True)
     base, mirror = write_files()
     # The uninterrupted run.
     clean = Tenant(os.path.join(WORK, "clean"))

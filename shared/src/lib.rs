@@ -3,6 +3,8 @@
 //! Domain logic talks to storage through the [`store::Table`] port only; the HTTP surface is
 //! one axum Router ([`http::app`]) served by `muster serve`, by each Lambda and by the tests.
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod auth;
 pub mod blob;

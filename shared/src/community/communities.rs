@@ -45,6 +45,7 @@ impl Communities {
             rt: resource_type("Community"),
             key: community_key,
             prefix: "COMM#",
+            count_prefix: "CNAME#",
             unique: unique_values,
             indexed: &["displayName"],
             index: |t, attribute, value| (attribute == "displayName").then(|| name_key(t, value)),

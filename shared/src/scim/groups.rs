@@ -102,6 +102,7 @@ impl Groups {
             rt: group_rt(),
             key: keys::group,
             prefix: keys::GROUP_PREFIX,
+            count_prefix: keys::GROUP_NAME_PREFIX,
             unique: unique_values,
             indexed: &["displayName", "externalId"],
             index: |t, attribute, value| match attribute {

@@ -103,6 +103,7 @@ impl Users {
             rt: user_rt(),
             key: keys::user,
             prefix: keys::USER_PREFIX,
+            count_prefix: keys::USER_NAME_PREFIX,
             unique: unique_values,
             indexed: &["userName", "externalId", "employeeNumber"],
             index: |t, attribute, value| match attribute {

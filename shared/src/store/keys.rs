@@ -37,9 +37,15 @@ pub fn user(t: &TenantId, id: &str) -> Key {
     Key::new(tenant_pk(t), format!("{USER_PREFIX}{id}"))
 }
 
+/// Sort-key prefix of the userName index.
+pub const USER_NAME_PREFIX: &str = "UNAME#";
+
 /// The unique index of a user's userName (lowercased: userName is not case-exact).
 pub fn user_name(t: &TenantId, user_name: &str) -> Key {
-    Key::new(tenant_pk(t), format!("UNAME#{}", user_name.to_lowercase()))
+    Key::new(
+        tenant_pk(t),
+        format!("{USER_NAME_PREFIX}{}", user_name.to_lowercase()),
+    )
 }
 
 /// The unique index of a user's externalId (case-exact, RFC 7643 §3.1).
@@ -57,9 +63,15 @@ pub fn group(t: &TenantId, id: &str) -> Key {
     Key::new(tenant_pk(t), format!("{GROUP_PREFIX}{id}"))
 }
 
+/// Sort-key prefix of the group displayName index.
+pub const GROUP_NAME_PREFIX: &str = "GNAME#";
+
 /// The unique index of a group's displayName (lowercased).
 pub fn group_name(t: &TenantId, name: &str) -> Key {
-    Key::new(tenant_pk(t), format!("GNAME#{}", name.to_lowercase()))
+    Key::new(
+        tenant_pk(t),
+        format!("{GROUP_NAME_PREFIX}{}", name.to_lowercase()),
+    )
 }
 
 /// The unique index of a group's externalId.
