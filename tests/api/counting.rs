@@ -1,7 +1,8 @@
 //! A Table wrapper that records which partitions are read and how many calls are made, to
 //! check access patterns, and, for failure injection only, can refuse every write once a
-//! budget of writes is spent (as a store going away mid-job would).
+//! budget of writes is spent (as a store going away mid-job would), or every call at all.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -19,6 +20,8 @@ pub struct CountingTable {
     pub calls: Arc<Mutex<Calls>>,
     /// Writes still allowed; `None`: no limit.
     budget: Mutex<Option<usize>>,
+    /// While set, every call fails.
+    down: AtomicBool,
 }
 
 impl CountingTable {
@@ -27,6 +30,19 @@ impl CountingTable {
             inner,
             calls: Arc::default(),
             budget: Mutex::new(None),
+            down: AtomicBool::new(false),
+        }
+    }
+
+    /// Makes every call fail (`true`) or work again (`false`).
+    pub fn fail_everything(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn up(&self) -> Result<(), StoreError> {
+        match self.down.load(Ordering::SeqCst) {
+            true => Err(StoreError::Backend("injected failure".into())),
+            false => Ok(()),
         }
     }
 
@@ -36,6 +52,7 @@ impl CountingTable {
     }
 
     fn write(&self) -> Result<(), StoreError> {
+        self.up()?;
         self.calls.lock().unwrap().writes += 1;
         let mut budget = self.budget.lock().unwrap();
         match budget.as_mut() {
@@ -52,14 +69,17 @@ impl CountingTable {
 #[async_trait]
 impl Table for CountingTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.up()?;
         self.calls.lock().unwrap().reads += 1;
         self.inner.get(key).await
     }
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.up()?;
         self.calls.lock().unwrap().reads += 1;
         self.inner.get_many(keys).await
     }
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.up()?;
         {
             let mut calls = self.calls.lock().unwrap();
             calls.reads += 1;
@@ -68,6 +88,7 @@ impl Table for CountingTable {
         self.inner.query(query).await
     }
     async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
+        self.up()?;
         self.calls.lock().unwrap().queried.push(pk.to_owned());
         self.inner.count(pk, range).await
     }

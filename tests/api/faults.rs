@@ -119,6 +119,17 @@ async fn tenant_with_base() -> (ImportApp, Arc<CountingTable>) {
     (t, table)
 }
 
+/// Job `job` as stored.
+async fn job_of(t: &ImportApp, job: u64) -> muster::import::Job {
+    t.imports
+        .ctx
+        .jobs
+        .get(&t.tenant, job)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 fn writes(table: &CountingTable) -> usize {
     table.calls.lock().unwrap().writes
 }
@@ -142,14 +153,7 @@ async fn a_mirror_cut_short_again_and_again_then_redelivered_ends_exactly_like_a
             break;
         }
         cuts += 1;
-        let status = cut
-            .imports
-            .ctx
-            .jobs
-            .get(&cut.tenant, job)
-            .await
-            .unwrap()
-            .unwrap();
+        let status = job_of(&cut, job).await;
         assert!(
             !status.state.is_terminal(),
             "a cut run leaves the job to be redelivered"
@@ -158,22 +162,8 @@ async fn a_mirror_cut_short_again_and_again_then_redelivered_ends_exactly_like_a
     table.allow_writes(None);
     assert!(cuts >= 3, "the store was cut {cuts} times mid-job");
 
-    let done = cut
-        .imports
-        .ctx
-        .jobs
-        .get(&cut.tenant, job)
-        .await
-        .unwrap()
-        .unwrap();
-    let clean_done = clean
-        .imports
-        .ctx
-        .jobs
-        .get(&clean.tenant, clean_job)
-        .await
-        .unwrap()
-        .unwrap();
+    let done = job_of(&cut, job).await;
+    let clean_done = job_of(&clean, clean_job).await;
     assert_eq!(done.state, JobState::Succeeded);
     assert_eq!(
         (

@@ -4,9 +4,7 @@
 //! records every secret it handled.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use http::{Method as M, Request, StatusCode};
@@ -14,64 +12,12 @@ use muster::auth::{SigningKeys, sha256_hex};
 use muster::blob::{S3Blobs, md5_base64};
 use muster::config::Config;
 use muster::http::{AppState, Imports, app};
-use muster::store::{
-    Condition, EmbeddedTable, Item, Key, Page, Query, SkRange, StoreError, Table, Write,
-};
+use muster::store::EmbeddedTable;
 use serde_json::{Value, json};
 
+use crate::counting::CountingTable;
 use crate::helpers::{base64, send_raw};
 use crate::security_sweep::forge;
-
-/// A Table whose every call fails while `armed`, to provoke 500s.
-struct FailingTable {
-    inner: EmbeddedTable,
-    armed: Arc<AtomicBool>,
-}
-
-impl FailingTable {
-    fn check(&self) -> Result<(), StoreError> {
-        match self.armed.load(Ordering::SeqCst) {
-            true => Err(StoreError::Backend("injected failure".into())),
-            false => Ok(()),
-        }
-    }
-}
-
-#[async_trait]
-impl Table for FailingTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.check()?;
-        self.inner.get(key).await
-    }
-    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        self.check()?;
-        self.inner.get_many(keys).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        self.check()?;
-        self.inner.query(query).await
-    }
-    async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
-        self.check()?;
-        self.inner.count(pk, range).await
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.put(item, condition).await
-    }
-    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.delete(key, condition).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.transact(writes).await
-    }
-    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.batch_write(writes).await
-    }
-}
 
 /// Sends a request with `authorization` (none when empty) and a JSON (`{…}`) or form body,
 /// asserts its status, and answers its body as JSON (`Null` when it is not).
@@ -148,7 +94,7 @@ const GRANT: &str = "grant_type=client_credentials";
 /// handled as (what, secret).
 pub struct Flow {
     router: Router,
-    table: Arc<FailingTable>,
+    table: Arc<CountingTable>,
     keys: SigningKeys,
     dir: std::path::PathBuf,
     operator: String,
@@ -172,11 +118,7 @@ impl Drop for Flow {
 impl Flow {
     pub async fn start() -> Self {
         let operator = format!("operator-{}", muster::ids::random_id());
-        let inner = EmbeddedTable::in_memory();
-        let table = Arc::new(FailingTable {
-            inner,
-            armed: Arc::default(),
-        });
+        let table = Arc::new(CountingTable::new(Arc::new(EmbeddedTable::in_memory())));
         let dir = std::env::temp_dir().join(format!("muster-logs-{}", muster::ids::random_id()));
         let imports = Imports::local(table.clone(), &dir).await;
         let operator_key_sha256 = Some(sha256_hex(operator.as_bytes()));
@@ -345,7 +287,7 @@ impl Flow {
         let (auth, admin) = (bearer(&self.jwt), self.admin.clone());
         let (url, headers, _) = presign(&self.router, &auth, &admin).await;
         self.upload_url(&url);
-        self.table.armed.store(true, Ordering::SeqCst);
+        self.table.fail_everything(true);
         let status = format!("/v1/member_provisionings?id=1&user_id={admin}");
         let tokens = format!("/admin/tenants/{}/tokens", self.tenant);
         self.go(500, M::GET, &self.users, &bearer(&self.scim), "")
@@ -356,7 +298,7 @@ impl Flow {
         self.go(500, M::POST, &tokens, &bearer(&self.operator), "")
             .await;
         let upload = put_upload(&self.router, &url, &headers).await;
-        self.table.armed.store(false, Ordering::SeqCst);
+        self.table.fail_everything(false);
         assert_eq!(upload, StatusCode::INTERNAL_SERVER_ERROR);
     }
 
