@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use super::memberships::{by_user, decode};
 use super::{Change, Membership, Memberships, Source, Status};
 use crate::ids::TenantId;
-use crate::store::{StoreError, Transactions, Write};
+use crate::store::{Item, Key, StoreError, Transactions, Write};
 
 /// One change to one membership.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +72,7 @@ impl Memberships {
         t: &TenantId,
         edits: &[MembershipEdit],
     ) -> Result<Vec<Change>, StoreError> {
-        let keys: Vec<_> = edits.iter().map(|(u, c, _)| by_user(t, u, c)).collect();
-        let current = self.table.get_many(&keys).await?;
+        let (keys, current) = self.read_all(t, edits).await?;
         let mut changes = vec![Change::Unchanged; edits.len()];
         let mut transactions = Transactions::default();
         let mut repeated = Vec::new();
@@ -105,6 +104,17 @@ impl Memberships {
         Ok(changes)
     }
 
+    /// The keys of the edited memberships and their items now, from one batched read.
+    async fn read_all(
+        &self,
+        t: &TenantId,
+        edits: &[MembershipEdit],
+    ) -> Result<(Vec<Key>, Vec<Option<Item>>), StoreError> {
+        let keys: Vec<_> = edits.iter().map(|(u, c, _)| by_user(t, u, c)).collect();
+        let current = self.table.get_many(&keys).await?;
+        Ok((keys, current))
+    }
+
     /// What [`apply_many`](Self::apply_many) would answer for each edit if no one else wrote
     /// meanwhile, from one batched read; writes nothing. An import records this forecast
     /// before writing, so a chunk cut short and applied again reports what the first attempt
@@ -114,8 +124,7 @@ impl Memberships {
         t: &TenantId,
         edits: &[MembershipEdit],
     ) -> Result<Vec<Change>, StoreError> {
-        let keys: Vec<_> = edits.iter().map(|(u, c, _)| by_user(t, u, c)).collect();
-        let current = self.table.get_many(&keys).await?;
+        let (keys, current) = self.read_all(t, edits).await?;
         let mut states = HashMap::with_capacity(keys.len());
         let mut changes = Vec::with_capacity(edits.len());
         for (((user, community, edit), item), key) in edits.iter().zip(current).zip(&keys) {
