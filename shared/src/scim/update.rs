@@ -14,6 +14,27 @@ fn not_found(rt: &ResourceType, id: &str) -> ScimError {
     ScimError::not_found(format!("no {} with id {id:?}", rt.name))
 }
 
+/// What one write attempt settles: its answer, or `None` to read again and retry (another
+/// writer saved first and the client did not pin a version; a pinned one answers 412).
+fn settle<T>(
+    attempt: Result<T, SaveError>,
+    pre: &super::Preconditions,
+) -> Option<Result<T, ScimError>> {
+    match attempt {
+        Ok(done) => Some(Ok(done)),
+        Err(SaveError::Stale) if pre.pinned() => Some(Err(ScimError::precondition_failed(
+            "the resource changed meanwhile",
+        ))),
+        Err(SaveError::Stale) => None,
+        Err(SaveError::Scim(e)) => Some(Err(e)),
+    }
+}
+
+/// The answer when every attempt lost to another writer.
+fn busy() -> ScimError {
+    ScimError::conflict("the resource is being changed by others; retry")
+}
+
 impl Repo {
     /// Reads a resource or answers 404.
     pub async fn fetch(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
@@ -44,20 +65,11 @@ impl Repo {
             if body == current.body() {
                 return Ok(current);
             }
-            match self.save(t, &current, body).await {
-                Ok(saved) => return Ok(saved),
-                Err(SaveError::Stale) if pre.pinned() => {
-                    return Err(ScimError::precondition_failed(
-                        "the resource changed meanwhile",
-                    ));
-                }
-                Err(SaveError::Stale) => continue,
-                Err(SaveError::Scim(e)) => return Err(e),
+            if let Some(done) = settle(self.save(t, &current, body).await, pre) {
+                return done;
             }
         }
-        Err(ScimError::conflict(
-            "the resource is being changed by others; retry",
-        ))
+        Err(busy())
     }
 
     /// Deletes a resource (and its indexes), honouring `If-Match`.
@@ -70,19 +82,10 @@ impl Repo {
         for _ in 0..ATTEMPTS {
             let current = self.fetch(t, id).await?;
             pre.check_match(current.version)?;
-            match self.delete(t, &current).await {
-                Ok(()) => return Ok(()),
-                Err(SaveError::Stale) if pre.pinned() => {
-                    return Err(ScimError::precondition_failed(
-                        "the resource changed meanwhile",
-                    ));
-                }
-                Err(SaveError::Stale) => continue,
-                Err(SaveError::Scim(e)) => return Err(e),
+            if let Some(done) = settle(self.delete(t, &current).await, pre) {
+                return done;
             }
         }
-        Err(ScimError::conflict(
-            "the resource is being changed by others; retry",
-        ))
+        Err(busy())
     }
 }
