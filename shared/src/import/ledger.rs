@@ -16,7 +16,7 @@ fn corrupt(e: serde_json::Error) -> StoreError {
 }
 
 /// The deletions a MIRROR decided on, kept for its later runs.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct FrozenPlan {
     /// (user id, community id) memberships to delete, in order.
     pub deletions: Vec<(String, String)>,

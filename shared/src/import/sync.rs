@@ -125,6 +125,17 @@ async fn patch_users(
     Ok(())
 }
 
+/// The edits their preview shows changing something; the others were seen in place and are
+/// not sent.
+fn changing(edits: Vec<MembershipEdit>, preview: Vec<Change>) -> Vec<MembershipEdit> {
+    edits
+        .into_iter()
+        .zip(preview)
+        .filter(|(_, change)| *change != Change::Unchanged)
+        .map(|(edit, _)| edit)
+        .collect()
+}
+
 /// A member's memberships as the file states them: (community id, role) per row.
 type Grants = Vec<(String, Role)>;
 
@@ -272,13 +283,7 @@ async fn upsert_rows(
     let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
     let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
     let created = create_new(ctx, job, checked, &new_numbers, new_wanted, &new_grants).await?;
-    // Only edits that change something are sent; the others were seen in place.
-    let mut edits: Vec<MembershipEdit> = edits
-        .into_iter()
-        .zip(preview)
-        .filter(|(_, change)| *change != Change::Unchanged)
-        .map(|(edit, _)| edit)
-        .collect();
+    let mut edits = changing(edits, preview);
     for (k, (id, granted)) in created.into_iter().enumerate() {
         if !granted {
             for (community, role) in new_grants[k] {
@@ -312,12 +317,7 @@ pub async fn remove(
         }
     }
     let tally = ledger.forecast(planned).await?;
-    let edits: Vec<MembershipEdit> = edits
-        .into_iter()
-        .zip(preview)
-        .filter(|(_, change)| *change != Change::Unchanged)
-        .map(|(edit, _)| edit)
-        .collect();
+    let edits = changing(edits, preview);
     ctx.memberships.apply_many(&job.tenant, &edits).await?;
     Ok(tally)
 }

@@ -125,8 +125,8 @@ pub async fn run_job(
             if let Some(reason) = refusal(ctx, &mut job, &checked).await? {
                 return fail(ctx, &mut job, reason).await;
             }
-            let plan = (&checked.deletions, checked.members_in_scope);
-            ctx.data.freeze_plan(t, id, plan.0, plan.1).await?;
+            let (deletions, in_scope) = (&checked.deletions, checked.members_in_scope);
+            ctx.data.freeze_plan(t, id, deletions, in_scope).await?;
         }
     }
     ctx.jobs
