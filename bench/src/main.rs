@@ -1,7 +1,7 @@
 //! `muster-load`: drives one SCIM workload against a server on loopback for a bounded time
 //! and prints throughput and latency percentiles as one JSON line.
 
-use muster_bench::client;
+use muster_bench::{client, percentile};
 mod scenario;
 
 use std::time::{Duration, Instant};
@@ -41,14 +41,6 @@ pub struct Args {
     /// A label for the JSON line.
     #[arg(long, default_value = "muster")]
     label: String,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 #[tokio::main]

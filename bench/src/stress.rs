@@ -3,7 +3,7 @@
 //! checking every answer; then the server's final users and group members are compared with
 //! what the clients did. Exits non-zero on any 5xx, unexpected answer, lost or extra user.
 
-use muster_bench::client;
+use muster_bench::{client, percentile};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -270,14 +270,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     all.latencies.sort();
-    let p = |q: f64| {
-        all.latencies
-            .get(
-                ((all.latencies.len() as f64 * q) as usize)
-                    .min(all.latencies.len().saturating_sub(1)),
-            )
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let p = |q: f64| percentile(&all.latencies, q);
 
     let mut expected: BTreeSet<(String, String)> = before.into_iter().collect();
     expected.extend(
