@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::Args;
 use crate::client::Http;
+use muster_bench::urlencode;
 
 /// One workload.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -32,18 +33,6 @@ pub struct Setup {
     users: Arc<Vec<(String, String)>>,
     group: Option<String>,
     run: u64,
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn create_users(

@@ -3,7 +3,7 @@
 //! checking every answer; then the server's final users and group members are compared with
 //! what the clients did. Exits non-zero on any 5xx, unexpected answer, lost or extra user.
 
-use muster_bench::{client, percentile};
+use muster_bench::{client, percentile, urlencode};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -99,15 +99,10 @@ fn pick(rng: &mut Rng, live: &BTreeMap<String, (String, Option<usize>)>) -> Opti
 }
 
 fn filter_path(user_name: &str) -> String {
-    let q = format!("userName eq \"{user_name}\"");
-    let encoded: String = q
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("/Users?filter={encoded}")
+    format!(
+        "/Users?filter={}",
+        urlencode(&format!("userName eq \"{user_name}\""))
+    )
 }
 
 async fn client(http: Http, c: usize, run: u64, groups: Vec<String>, deadline: Instant) -> Outcome {

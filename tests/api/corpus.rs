@@ -6,18 +6,8 @@ use axum::body::Body;
 use http::{Method, Request};
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, TestApp, USER};
+use crate::helpers::{Answer, TestApp, USER, urlencode};
 use crate::import_harness::ImportApp;
-
-/// Percent-encodes a filter for a query string.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// A 4xx SCIM error (never a 5xx, never a success).
 fn assert_refused(a: &Answer, case: &str) {
@@ -80,7 +70,9 @@ async fn malformed_filters_are_refused_as_invalid_filters_on_lists_and_searches(
         // URLs stop at 64 kB (the HTTP layer answers 414 before muster sees them); the
         // longest filters go only in search bodies.
         if filter.len() < 8_000 {
-            let listed = app.get(&format!("/Users?filter={}", encode(filter))).await;
+            let listed = app
+                .get(&format!("/Users?filter={}", urlencode(filter)))
+                .await;
             assert_refused(&listed, filter);
         }
         let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter});

@@ -3,7 +3,7 @@
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ENTERPRISE, GROUP, TestApp, USER};
+use crate::helpers::{ENTERPRISE, GROUP, TestApp, USER, urlencode};
 
 async fn seed(app: &TestApp) {
     let people = [
@@ -59,18 +59,6 @@ async fn names(app: &TestApp, query: &str) -> Vec<String> {
 
 fn q(filter: &str) -> String {
     format!("filter={}", urlencode(filter))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]
