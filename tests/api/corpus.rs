@@ -185,14 +185,6 @@ async fn malformed_patch_documents_are_refused_and_change_nothing() {
     assert_eq!(after["members"][0]["value"], json!(id));
 }
 
-/// Uploads `bytes` as `content_type`, imports it, and answers the job's final status.
-async fn import_bytes(t: &ImportApp, bytes: &[u8], content_type: &str) -> Value {
-    let signed = t.upload_bytes(bytes, content_type).await;
-    let started = t.start(&signed, "UPSERT", "").await;
-    assert_eq!(started.status.as_u16(), 201, "{}", started.body);
-    t.wait(started.body["id"].as_u64().unwrap()).await
-}
-
 #[tokio::test]
 async fn malformed_member_files_fail_their_job_with_a_reason_and_write_nothing() {
     let t = ImportApp::new().await;
@@ -258,7 +250,7 @@ async fn malformed_member_files_fail_their_job_with_a_reason_and_write_nothing()
         ),
     ];
     for (case, bytes, content_type) in cases {
-        let status = import_bytes(&t, &bytes, content_type).await;
+        let status = t.import_bytes(&bytes, content_type, "UPSERT", "").await.1;
         assert_eq!(status["state"], "failed", "{case}: {status}");
         let reason = status["reason"].as_str().unwrap_or_default();
         assert!(reason.len() > 10, "{case} fails with a reason: {status}");
@@ -270,7 +262,7 @@ async fn malformed_member_files_fail_their_job_with_a_reason_and_write_nothing()
         );
     }
     assert_eq!(
-        import_bytes(&t, good.as_bytes(), csv).await["state"],
+        t.import_bytes(good.as_bytes(), csv, "UPSERT", "").await.1["state"],
         "succeeded"
     );
 }

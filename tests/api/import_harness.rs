@@ -241,7 +241,20 @@ impl ImportApp {
 
     /// Uploads, starts and waits; returns (job id, final status).
     pub async fn import(&self, csv: &str, operation: &str, extra: &str) -> (u64, Value) {
-        let signed = self.upload(csv).await;
+        self.import_bytes(csv.as_bytes(), "text/csv", operation, extra)
+            .await
+    }
+
+    /// Uploads `bytes` declared as `content_type`, starts and waits; returns (job id, final
+    /// status).
+    pub async fn import_bytes(
+        &self,
+        bytes: &[u8],
+        content_type: &str,
+        operation: &str,
+        extra: &str,
+    ) -> (u64, Value) {
+        let signed = self.upload_bytes(bytes, content_type).await;
         let started = self.start(&signed, operation, extra).await;
         assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
         let id = started.body["id"].as_u64().unwrap();

@@ -13,9 +13,9 @@ async fn an_xlsx_file_imports_like_its_csv_twin_and_the_xlsx_template_reads_back
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect();
     let book = muster::import::write_xlsx(&rows);
-    let signed = t.upload_bytes(&book, muster::import::XLSX).await;
-    let started = t.start(&signed, "UPSERT", "").await;
-    let status = t.wait(started.body["id"].as_u64().unwrap()).await;
+    let (_, status) = t
+        .import_bytes(&book, muster::import::XLSX, "UPSERT", "")
+        .await;
     assert_eq!(status["state"], "succeeded", "{status}");
     assert_eq!(
         t.memberships("E2").await,
@@ -52,9 +52,9 @@ async fn a_zip_bomb_or_a_damaged_workbook_fails_the_job_with_a_reason() {
         (bomb, "zip bomb"),
         (b"PK\x03\x04 truncated".to_vec(), "XLSX"),
     ] {
-        let signed = t.upload_bytes(&file, muster::import::XLSX).await;
-        let started = t.start(&signed, "UPSERT", "").await;
-        let status = t.wait(started.body["id"].as_u64().unwrap()).await;
+        let (_, status) = t
+            .import_bytes(&file, muster::import::XLSX, "UPSERT", "")
+            .await;
         assert_eq!(status["state"], "failed");
         assert!(
             status["reason"].as_str().unwrap().contains(words),
