@@ -1,12 +1,12 @@
 //! `muster-load`: drives one SCIM workload against a server on loopback for a bounded time
 //! and prints throughput and latency percentiles as one JSON line.
 
-use muster_bench::{client, percentile};
 mod scenario;
 
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use muster_bench::{client, percentile};
 
 use client::Http;
 use scenario::{Scenario, Setup};

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use muster::text::percent_encode;
 use serde_json::{Value, json};
 
 use crate::Args;
 use crate::client::Http;
-use muster_bench::urlencode;
 
 /// One workload.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -118,7 +118,7 @@ impl Setup {
                 "GET",
                 format!(
                     "/Users?filter={}",
-                    urlencode(&format!("userName eq \"{}\"", pick.1))
+                    percent_encode(&format!("userName eq \"{}\"", pick.1))
                 ),
                 None,
             ),

@@ -3,12 +3,12 @@
 //! checking every answer; then the server's final users and group members are compared with
 //! what the clients did. Exits non-zero on any 5xx, unexpected answer, lost or extra user.
 
-use muster_bench::{client, percentile, urlencode};
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use muster::text::percent_encode;
+use muster_bench::{client, percentile};
 use serde_json::{Value, json};
 
 use client::Http;
@@ -101,7 +101,7 @@ fn pick(rng: &mut Rng, live: &BTreeMap<String, (String, Option<usize>)>) -> Opti
 fn filter_path(user_name: &str) -> String {
     format!(
         "/Users?filter={}",
-        urlencode(&format!("userName eq \"{user_name}\""))
+        percent_encode(&format!("userName eq \"{user_name}\""))
     )
 }
 

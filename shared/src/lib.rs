@@ -17,4 +17,5 @@ pub mod queue;
 pub mod scim;
 mod sdk_error;
 pub mod store;
+pub mod text;
 pub mod wiring;

@@ -322,16 +322,3 @@ pub fn base64(data: &[u8], url: bool) -> String {
     }
     out
 }
-
-/// Percent-encodes `s` for a query string (RFC 3986 unreserved characters stay).
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}

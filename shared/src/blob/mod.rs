@@ -47,17 +47,7 @@ impl UploadSpec {
                 }
             })
             .collect();
-        let encoded: String = self
-            .filename
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
+        let encoded = crate::text::percent_encode(&self.filename);
         vec![
             ("Content-Type".into(), self.content_type.clone()),
             ("Content-MD5".into(), self.checksum.clone()),
