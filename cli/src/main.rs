@@ -1,6 +1,7 @@
 //! `muster`: run the service locally and administer tenants.
 
 mod aws;
+mod check;
 mod client;
 mod directory;
 mod import;
@@ -47,6 +48,11 @@ enum Command {
     Admin(directory::AdminCommand),
     /// Import a member file through the API: upload, start, follow, report.
     Import(import::ImportArgs),
+    /// Check a tenant's directory against its invariant (exit 2 on drift); `--repair` fixes it.
+    Check(check::CheckArgs),
+    /// Users' lifecycle.
+    #[command(subcommand)]
+    User(check::UserCommand),
     /// The keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -119,6 +125,15 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
+    if let Command::Check(args) = cli.command {
+        return match check::check(args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("muster: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Tenant(cmd) => tenant::tenant(cmd).await,
@@ -128,7 +143,8 @@ async fn main() -> std::process::ExitCode {
         Command::Mapping(cmd) => directory::mapping(cmd).await,
         Command::Admin(cmd) => directory::admin_cmd(cmd).await,
         Command::Keys(KeysCommand::Rotate { data, json }) => rotate_keys(&data, json),
-        Command::Import(_) => unreachable!("handled above"),
+        Command::User(cmd) => check::user(cmd).await,
+        Command::Import(_) | Command::Check(_) => unreachable!("handled above"),
         Command::Aws(cmd) => aws::run(cmd).await,
     };
     match result {

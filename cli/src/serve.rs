@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Log as JSON lines (the Lambda format) instead of text.
     #[arg(long)]
     json_logs: bool,
+    /// How often the reconciler drains pending intents (milliseconds); it also runs at start.
+    #[arg(long, default_value_t = 1000)]
+    reconcile_interval_ms: u64,
 }
 
 /// Opens the store: the DynamoDB table with `--aws`, else the embedded store in the data
@@ -67,6 +70,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await
     };
+    muster::directory::Reconciler::new(table.clone())
+        .spawn(std::time::Duration::from_millis(args.reconcile_interval_ms));
     let state = AppState::new(table, config)
         .with_keys(keys)
         .with_imports(imports);

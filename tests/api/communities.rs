@@ -151,18 +151,15 @@ async fn changing_a_mapping_re_derives_the_members_of_the_group() {
     let users = [app.create_user("u1").await, app.create_user("u2").await];
     let g = app.create_group("G", &[&users[0], &users[1]]).await;
     map(&app, GroupSelector::Id(g.clone()), &c, Role::Member).await;
-    let derivation = muster::community::Derivation::new(app.table.clone());
-    assert_eq!(
-        derivation.rederive(&tenant(&app), &g, "G").await.unwrap(),
-        2
-    );
+    let reconciler = muster::directory::Reconciler::new(app.table.clone());
+    assert_eq!(reconciler.drain(&tenant(&app)).await.unwrap().changed, 2);
     assert_eq!(
         memberships(&app, &users[1]).await,
         [("C".into(), "member".into())]
     );
     map(&app, GroupSelector::Id(g.clone()), &c, Role::Administrator).await;
     map(&app, GroupSelector::Id(g.clone()), &d, Role::Contributor).await;
-    derivation.rederive(&tenant(&app), &g, "G").await.unwrap();
+    reconciler.drain(&tenant(&app)).await.unwrap();
     let mut both = memberships(&app, &users[0]).await;
     both.sort();
     assert_eq!(
@@ -176,7 +173,7 @@ async fn changing_a_mapping_re_derives_the_members_of_the_group() {
         .remove(&tenant(&app), &GroupSelector::Id(g.clone()), &c)
         .await
         .unwrap();
-    derivation.rederive(&tenant(&app), &g, "G").await.unwrap();
+    reconciler.drain(&tenant(&app)).await.unwrap();
     assert_eq!(
         memberships(&app, &users[0]).await,
         [("D".into(), "contributor".into())]
@@ -184,7 +181,7 @@ async fn changing_a_mapping_re_derives_the_members_of_the_group() {
 }
 
 #[tokio::test]
-async fn deleting_the_group_or_the_user_takes_memberships_away_and_deactivating_keeps_them() {
+async fn deleting_the_group_or_the_user_takes_memberships_away_and_deactivating_suspends_them() {
     let app = TestApp::new().await;
     let c = community(&app, "C").await;
     let (a, b) = (app.create_user("a").await, app.create_user("b").await);
@@ -208,6 +205,8 @@ async fn deleting_the_group_or_the_user_takes_memberships_away_and_deactivating_
         1,
         "a deactivated user keeps its memberships"
     );
+    let u = app.get(&format!("/Users/{a}")).await.body;
+    assert_eq!(u[MEMBERSHIPS]["memberships"][0]["status"], "suspended");
     assert_eq!(
         app.call(Method::DELETE, &format!("/Users/{a}"), None)
             .await
@@ -215,10 +214,13 @@ async fn deleting_the_group_or_the_user_takes_memberships_away_and_deactivating_
         StatusCode::NO_CONTENT
     );
     let restored = app.create_user("a").await;
-    assert_ne!(restored, a);
+    assert_eq!(
+        restored, a,
+        "a POST of the same userName restores the same id"
+    );
     assert!(
         memberships(&app, &restored).await.is_empty(),
-        "a restored user starts without memberships"
+        "a restored user is in no group until the IdP adds it again"
     );
     assert_eq!(
         app.call(Method::DELETE, &format!("/Groups/{g}"), None)

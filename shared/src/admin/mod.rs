@@ -10,9 +10,8 @@ use serde_json::{Value, json};
 use crate::auth::{
     ApiClients, ClientError, IssuedClient, NewClient, ScimTokens, TenantError, Tenants,
 };
-use crate::community::{
-    Communities, Derivation, GroupSelector, Mapping, Mappings, Memberships, Role,
-};
+use crate::community::{Communities, GroupSelector, Mapping, Mappings, Memberships, Role};
+use crate::directory::{Reconciler, Target};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::scim::{Groups, ListParams, ScimError, StoredResource, Users};
 use crate::store::{Condition, Item, Key, StoreError, Table, keys};
@@ -82,7 +81,7 @@ pub struct Admin {
     communities: Arc<Communities>,
     mappings: Mappings,
     memberships: Memberships,
-    derivation: Derivation,
+    reconciler: Reconciler,
     users: Arc<Users>,
     groups: Arc<Groups>,
 }
@@ -97,7 +96,7 @@ impl Admin {
             communities: Arc::new(Communities::new(table.clone())),
             mappings: Mappings::new(table.clone()),
             memberships: Memberships::new(table.clone()),
-            derivation: Derivation::new(table.clone()),
+            reconciler: Reconciler::new(table.clone()),
             users: Arc::new(Users::new(table.clone())),
             groups: Arc::new(Groups::new(table.clone())),
             table,
@@ -220,16 +219,12 @@ impl Admin {
         Ok(self.mappings.list(t).await?)
     }
 
-    /// Brings the members of group `id` in line with its mappings, page by page; returns how
-    /// many members were visited. Meant for background tasks and the CLI, not a request.
+    /// Settles the intent a mapping change recorded for group `id`: its members are derived
+    /// again when its mappings give something new. Returns how many users changed. Meant for
+    /// background tasks and the CLI, not a request; the reconciler would do it anyway.
     pub async fn rederive(&self, t: &TenantId, group: &str) -> Result<u64, AdminError> {
-        let g = self.groups.get(t, group).await?;
-        let name = g
-            .doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Ok(self.derivation.rederive(t, group, name).await?)
+        let target = [Target::Group(group.to_owned())];
+        Ok(self.reconciler.settle(t, &target).await?.changed)
     }
 
     async fn user_id(&self, t: &TenantId, id_or_name: &str) -> Result<String, AdminError> {

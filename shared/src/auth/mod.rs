@@ -16,5 +16,7 @@ pub use jwt::{ACCESS_TOKEN_LIFETIME_SECS, ALGORITHM, Claims, ISSUER, JwtError, L
 pub use keys::{AccessToken, KeysError, MIN_SECRET_BYTES, SigningKeys};
 pub use scope::{Scope, UnknownScope};
 pub use secret::{constant_time_eq, sha256_hex};
-pub use tenants::{NewTenant, Tenant, TenantError, Tenants, address_allowed};
+pub use tenants::{
+    DEFAULT_RETENTION_DAYS, NewTenant, Tenant, TenantError, Tenants, address_allowed,
+};
 pub use tokens::{IssuedToken, ScimTokens};

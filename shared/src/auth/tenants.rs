@@ -18,7 +18,14 @@ pub struct Tenant {
     pub domains: Vec<String>,
     /// When the tenant was created (RFC 3339).
     pub created: String,
+    /// How many days soft-deleted users are kept before `muster user purge` removes them
+    /// (absent: [`DEFAULT_RETENTION_DAYS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_user_retention_days: Option<u32>,
 }
+
+/// How long soft-deleted users are kept when the tenant says nothing.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 impl Serialize for TenantId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -101,6 +108,7 @@ impl Tenants {
             name: name.to_owned(),
             domains,
             created: now_rfc3339(),
+            deleted_user_retention_days: None,
         };
         let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
         let record = crate::store::Item::new(keys::tenant(&tenant.id), 1, body.clone());

@@ -12,15 +12,9 @@ use crate::scim::resource::Document;
 use crate::scim::schema::{COMMUNITY_SCHEMA, ResourceType, resource_type};
 use crate::scim::service::ResourceService;
 use crate::scim::{ListParams, Preconditions, Projection, ScimError, SearchResult, StoredResource};
-use crate::store::{Key, Table, keys};
+use crate::store::{Table, keys};
 
-fn community_key(t: &TenantId, id: &str) -> Key {
-    Key::new(keys::tenant_pk(t), format!("COMM#{id}"))
-}
-
-fn name_key(t: &TenantId, name: &str) -> Key {
-    Key::new(keys::tenant_pk(t), format!("CNAME#{}", name.to_lowercase()))
-}
+use keys::{community as community_key, community_name as name_key};
 
 fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
     doc.get("displayName")
@@ -44,11 +38,12 @@ impl Communities {
         let kind = Kind {
             rt: resource_type("Community"),
             key: community_key,
-            prefix: "COMM#",
-            count_prefix: "CNAME#",
+            prefix: keys::COMMUNITY_PREFIX,
+            count_prefix: keys::COMMUNITY_NAME_PREFIX,
             unique: unique_values,
             indexed: &["displayName"],
             index: |t, attribute, value| (attribute == "displayName").then(|| name_key(t, value)),
+            intents: crate::scim::repo::no_intents,
         };
         Self {
             repo: Repo::new(table, kind),

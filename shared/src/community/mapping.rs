@@ -6,8 +6,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::Role;
+use crate::directory::{Intents, Target};
 use crate::ids::TenantId;
-use crate::store::{Condition, Item, Key, Query, StoreError, Table, keys, query_all};
+use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
+
+/// How many times a mapping change is tried when a group is created meanwhile.
+const ATTEMPTS: usize = 8;
 
 /// How a mapping names its group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,10 +46,7 @@ pub struct Mapping {
 }
 
 fn key(t: &TenantId, group: &GroupSelector, community: &str) -> Key {
-    Key::new(
-        keys::tenant_pk(t),
-        format!("MAP#{}#{community}", group.key_part()),
-    )
+    keys::mapping(t, &group.key_part(), community)
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -64,60 +65,103 @@ impl Mappings {
         Self { table }
     }
 
-    /// Creates or replaces the mapping of `group` to `community`.
+    /// Creates or replaces the mapping of `group` to `community`; in the same transaction,
+    /// the group's intent, so its members are derived again.
     pub async fn set(&self, t: &TenantId, mapping: &Mapping) -> Result<(), StoreError> {
         let body = serde_json::to_vec(mapping).expect("a mapping serialises");
         let item = Item::new(key(t, &mapping.group, &mapping.community), 1, body);
-        self.table.put(item, Condition::Always).await
+        for _ in 0..ATTEMPTS {
+            let mut writes = vec![Write::Put {
+                item: item.clone(),
+                condition: Condition::Always,
+            }];
+            writes.extend(self.reach(t, &mapping.group).await?);
+            match self.table.transact(writes).await {
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                done => return done,
+            }
+        }
+        Err(StoreError::Conflict)
     }
 
-    /// Removes a mapping; true if it existed.
+    /// Removes a mapping (and records the group's intent); true if it existed.
     pub async fn remove(
         &self,
         t: &TenantId,
         group: &GroupSelector,
         community: &str,
     ) -> Result<bool, StoreError> {
-        match self
-            .table
-            .delete(&key(t, group, community), Condition::Exists)
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed { .. }) => Ok(false),
-            Err(e) => Err(e),
+        for _ in 0..ATTEMPTS {
+            let mut writes = vec![Write::Delete {
+                key: key(t, group, community),
+                condition: Condition::Exists,
+            }];
+            writes.extend(self.reach(t, group).await?);
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::ConditionFailed { index: 0 }) => return Ok(false),
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e),
+            }
         }
+        Err(StoreError::Conflict)
+    }
+
+    /// The writes that make a change to the mappings of `group` reach its members: the
+    /// group's intent when it exists; for a name no group has yet, a check that it still has
+    /// none (a group created meanwhile fails the transaction, which is then tried again).
+    /// A rename records its group's intent itself.
+    async fn reach(&self, t: &TenantId, group: &GroupSelector) -> Result<Vec<Write>, StoreError> {
+        let id = match group {
+            GroupSelector::Id(id) => id.clone(),
+            GroupSelector::DisplayName(name) => {
+                let index = keys::group_name(t, name);
+                let Some(item) = self.table.get(&index).await? else {
+                    return Ok(vec![Write::Check {
+                        key: index,
+                        condition: Condition::NotExists,
+                    }]);
+                };
+                let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;
+                v["id"].as_str().unwrap_or_default().to_owned()
+            }
+        };
+        Ok(vec![Intents::mark(t, &Target::Group(id))])
     }
 
     /// Every mapping of the tenant.
     pub async fn list(&self, t: &TenantId) -> Result<Vec<Mapping>, StoreError> {
-        let items = query_all(&*self.table, Query::prefix(keys::tenant_pk(t), "MAP#")).await?;
+        let items = query_all(
+            &*self.table,
+            Query::prefix(keys::tenant_pk(t), keys::MAPPING_PREFIX),
+        )
+        .await?;
         items
             .iter()
             .map(|i| serde_json::from_slice(&i.body).map_err(corrupt))
             .collect()
     }
+}
 
-    /// The (community, role) pairs a group gives, from mappings by id and by name; when both
-    /// name one community the higher role wins.
-    pub async fn for_group(
-        &self,
-        t: &TenantId,
-        group_id: &str,
-        display_name: &str,
-    ) -> Result<BTreeMap<String, Role>, StoreError> {
-        let mut out = BTreeMap::new();
-        for selector in [
-            GroupSelector::Id(group_id.to_owned()),
-            GroupSelector::DisplayName(display_name.to_owned()),
-        ] {
-            let prefix = format!("MAP#{}#", selector.key_part());
-            for item in query_all(&*self.table, Query::prefix(keys::tenant_pk(t), prefix)).await? {
-                let m: Mapping = serde_json::from_slice(&item.body).map_err(corrupt)?;
-                let role = out.entry(m.community).or_insert(m.role);
-                *role = (*role).max(m.role);
-            }
+/// The (community, role) pairs `mappings` give the group `group_id` named `display_name`
+/// (mappings by id, and by name ignoring case); when several name one community the highest
+/// role wins.
+pub fn given_by(
+    mappings: &[Mapping],
+    group_id: &str,
+    display_name: &str,
+) -> BTreeMap<String, Role> {
+    let name = display_name.to_lowercase();
+    let mut out = BTreeMap::new();
+    for m in mappings {
+        let applies = match &m.group {
+            GroupSelector::Id(id) => id == group_id,
+            GroupSelector::DisplayName(n) => n.to_lowercase() == name,
+        };
+        if applies {
+            let role = out.entry(m.community.clone()).or_insert(m.role);
+            *role = (*role).max(m.role);
         }
-        Ok(out)
     }
+    out
 }

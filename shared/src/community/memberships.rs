@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use super::{Edit, Membership, Role, Source, Status};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, query_all};
+use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
 
 /// How many times a membership change is retried when another writer interleaves.
 const ATTEMPTS: usize = 16;
 
 /// The key of a user's membership of a community.
 pub(super) fn by_user(t: &TenantId, user: &str, community: &str) -> Key {
-    Key::new(format!("T#{t}#U#{user}"), format!("C#{community}"))
+    keys::membership(t, user, community)
 }
 
 /// The reverse key, listing a community's members.
 fn by_community(t: &TenantId, community: &str, user: &str) -> Key {
-    Key::new(format!("T#{t}#C#{community}"), format!("M#{user}"))
+    keys::community_member(t, community, user)
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -26,11 +26,18 @@ fn corrupt(e: serde_json::Error) -> StoreError {
 }
 
 /// The membership stored in `item` (under its user), with its version.
-pub(super) fn decode(item: &Item) -> Result<(Membership, u64), StoreError> {
+pub fn decode(item: &Item) -> Result<(Membership, u64), StoreError> {
     Ok((
         serde_json::from_slice(&item.body).map_err(corrupt)?,
         item.version,
     ))
+}
+
+/// The body of a membership's entry under its community (the reverse item), which carries the
+/// membership's version.
+pub fn reverse_body(m: &Membership) -> serde_json::Value {
+    let file = m.sources.iter().any(|s| matches!(s, Source::File { .. }));
+    serde_json::json!({"user": m.user, "role": m.role, "status": m.status, "file": file})
 }
 
 /// Membership storage over the Table port.
@@ -122,7 +129,7 @@ impl Memberships {
 
     /// The writes (conditional on `current` being still current) that apply `edit` to the
     /// membership of `user` in `community`, and what they change; `None` when nothing would.
-    pub(super) fn plan(
+    pub(crate) fn plan(
         &self,
         t: &TenantId,
         user: &str,
@@ -175,10 +182,7 @@ impl Memberships {
         condition: Condition,
     ) -> Vec<Write> {
         let body = serde_json::to_vec(m).expect("a membership serialises");
-        let file = m.sources.iter().any(|s| matches!(s, Source::File { .. }));
-        let reverse =
-            serde_json::json!({"user": m.user, "role": m.role, "status": m.status, "file": file});
-        let reverse = serde_json::to_vec(&reverse).expect("json");
+        let reverse = serde_json::to_vec(&reverse_body(m)).expect("json");
         vec![
             Write::Put {
                 item: Item::new(by_user(t, &m.user, &m.community), version, body),
@@ -206,7 +210,11 @@ impl Memberships {
 
     /// Every membership of a user.
     pub async fn of_user(&self, t: &TenantId, user: &str) -> Result<Vec<Membership>, StoreError> {
-        let items = query_all(&*self.table, Query::prefix(format!("T#{t}#U#{user}"), "C#")).await?;
+        let items = query_all(
+            &*self.table,
+            Query::prefix(keys::user_links_pk(t, user), keys::USER_COMMUNITY_PREFIX),
+        )
+        .await?;
         items
             .iter()
             .map(|i| serde_json::from_slice(&i.body).map_err(corrupt))
@@ -222,9 +230,12 @@ impl Memberships {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<(Vec<(String, bool)>, Option<String>), StoreError> {
-        let query = Query::prefix(format!("T#{t}#C#{community}"), "M#")
-            .limit(limit)
-            .after(cursor);
+        let query = Query::prefix(
+            keys::community_members_pk(t, community),
+            keys::MEMBER_PREFIX,
+        )
+        .limit(limit)
+        .after(cursor);
         let page = self.table.query(&query).await?;
         let mut out = Vec::with_capacity(page.items.len());
         for item in &page.items {
@@ -246,7 +257,10 @@ impl Memberships {
     ) -> Result<Vec<String>, StoreError> {
         let items = query_all(
             &*self.table,
-            Query::prefix(format!("T#{t}#C#{community}"), "M#"),
+            Query::prefix(
+                keys::community_members_pk(t, community),
+                keys::MEMBER_PREFIX,
+            ),
         )
         .await?;
         let mut out = Vec::new();

@@ -3,7 +3,6 @@
 
 mod batch;
 mod communities;
-mod derive;
 mod mapping;
 mod memberships;
 
@@ -14,9 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use batch::{Edit, MembershipEdit};
 pub use communities::Communities;
-pub use derive::Derivation;
-pub use mapping::{GroupSelector, Mapping, Mappings};
-pub use memberships::{Change, Memberships};
+pub use mapping::{GroupSelector, Mapping, Mappings, given_by};
+pub use memberships::{Change, Memberships, decode as decode_membership, reverse_body};
 
 /// A role in a community, ordered: `member < contributor < administrator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use super::imports::{Failure, Imports, acting_scope, origin, page_params};
 use super::principal::Principal;
 use crate::blob::UploadSpec;
 use crate::community::Status;
+use crate::directory::Lifecycle;
 use crate::ids::random_bytes;
 use crate::import::{CSV, JobState, Mode, NewJob, XLSX, template};
 use crate::queue::ImportMessage;
@@ -367,6 +368,11 @@ async fn invite(
     let memberships = &imports.ctx.memberships;
     let pending = memberships
         .with_status(&who.tenant, &community, Status::Invited)
+        .await
+        .map_err(Failure::internal)?;
+    // Suspended (inactive) and soft-deleted members are never invited.
+    let pending = Lifecycle::new(s.table.clone())
+        .entitled(&who.tenant, &pending)
         .await
         .map_err(Failure::internal)?;
     imports

@@ -137,6 +137,20 @@ impl ScimError {
     }
 }
 
+impl From<crate::directory::DirectoryError> for ScimError {
+    fn from(e: crate::directory::DirectoryError) -> Self {
+        use crate::directory::DirectoryError as D;
+        match e {
+            D::NotFound(m) => ScimError::not_found(m),
+            D::Invalid(m) => ScimError::invalid_value(m),
+            D::Uniqueness(m) => ScimError::uniqueness(m),
+            D::Stale => ScimError::precondition_failed("the resource changed meanwhile"),
+            D::Busy => ScimError::conflict("the resource is being changed by others; retry"),
+            D::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");

@@ -8,16 +8,15 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::filter::{CompareOp, Filter, Literal};
-use super::members::Members;
 use super::patch::{self, Op, Operation};
 use super::repo::{Kind, Repo, StoredResource, UniqueValue};
 use super::resource::{Document, normalize};
 use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError};
-use crate::community::Derivation;
+use crate::directory::{Intents, Members, Reconciler, Target};
 use crate::ids::TenantId;
-use crate::store::{Table, keys};
+use crate::store::{Table, Write, keys};
 
 fn group_rt() -> &'static ResourceType {
     resource_type("Group")
@@ -38,6 +37,17 @@ fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
         });
     }
     out
+}
+
+/// A rename or a delete changes what the group's mappings by name give: its intent goes in the
+/// same transaction.
+fn intents(t: &TenantId, id: &str, old: &Document, new: Option<&Document>) -> Vec<Write> {
+    let renamed = new.is_none_or(|new| new.get("displayName") != old.get("displayName"));
+    if renamed {
+        vec![Intents::mark(t, &Target::Group(id.to_owned()))]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Member changes of one request, folded in order.
@@ -92,7 +102,7 @@ fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
 pub struct Groups {
     repo: Repo,
     members: Members,
-    derivation: Derivation,
+    reconciler: Reconciler,
 }
 
 impl Groups {
@@ -110,33 +120,35 @@ impl Groups {
                 "externalId" => Some(keys::group_external_id(t, value)),
                 _ => None,
             },
+            intents,
         };
         Self {
             members: Members::new(table.clone()),
-            derivation: Derivation::new(table.clone()),
+            reconciler: Reconciler::new(table.clone()),
             repo: Repo::new(table, kind),
         }
     }
 
     async fn check_users(&self, t: &TenantId, ids: &BTreeSet<String>) -> Result<(), ScimError> {
-        for id in ids {
-            if self.repo.table().get(&keys::user(t, id)).await?.is_none() {
-                return Err(ScimError::invalid_value(format!(
-                    "member {id:?} is not a user of this tenant"
-                )));
-            }
+        let keys: Vec<_> = ids.iter().map(|id| keys::user(t, id)).collect();
+        let found = self.repo.table().get_many(&keys).await?;
+        if let Some((id, _)) = ids.iter().zip(found).find(|(_, item)| item.is_none()) {
+            return Err(ScimError::invalid_value(format!(
+                "member {id:?} is not a user of this tenant"
+            )));
         }
         Ok(())
     }
 
-    /// Writes member changes, then derives community memberships from them.
+    /// Writes member changes (each with its user's intent, an add only while the user is
+    /// live), then settles the intents so the answer already reflects them.
     async fn apply_delta(
         &self,
         t: &TenantId,
         group: &StoredResource,
         delta: MemberDelta,
     ) -> Result<(), ScimError> {
-        let (id, name) = (group.id.as_str(), display_name(group));
+        let id = group.id.as_str();
         let remove: Vec<String> = if delta.reset {
             let current = self.members.of_group(t, id).await?;
             current
@@ -146,27 +158,35 @@ impl Groups {
         } else {
             delta.remove.into_iter().collect()
         };
-        self.members.remove(t, id, &remove).await?;
-        self.derivation.left(t, id, &remove).await?;
         let add: Vec<String> = delta.add.into_iter().collect();
-        self.members.add(t, id, &add).await?;
-        self.derivation.joined(t, id, name, &add).await?;
-        Ok(())
+        let touched: Vec<Target> = remove
+            .iter()
+            .chain(&add)
+            .cloned()
+            .map(Target::User)
+            .collect();
+        let written = async {
+            self.members.remove(t, id, &remove).await?;
+            self.members.add(t, id, &add).await
+        }
+        .await;
+        self.settle(t, &touched).await;
+        Ok(written?)
+    }
+
+    /// Settles intents now; what fails stays pending for the background reconciler (the
+    /// primary change is committed either way).
+    async fn settle(&self, t: &TenantId, targets: &[Target]) {
+        if let Err(e) = self.reconciler.settle(t, targets).await {
+            tracing::warn!(tenant = %t, error = %e, "derivation left to the reconciler");
+        }
     }
 
     /// After a rename, mappings by displayName may give other communities.
-    async fn after_rename(
-        &self,
-        t: &TenantId,
-        old: &str,
-        group: &StoredResource,
-    ) -> Result<(), ScimError> {
+    async fn after_rename(&self, t: &TenantId, old: &str, group: &StoredResource) {
         if old != display_name(group) {
-            self.derivation
-                .rederive(t, &group.id, display_name(group))
-                .await?;
+            self.settle(t, &[Target::Group(group.id.clone())]).await;
         }
-        Ok(())
     }
 
     /// Splits a normalized body into the group document and its members.
@@ -215,7 +235,7 @@ impl Groups {
             })
             .await?;
         self.apply_delta(t, &group, delta).await?;
-        self.after_rename(t, &old, &group).await?;
+        self.after_rename(t, &old, &group).await;
         Ok(group)
     }
 
@@ -250,30 +270,21 @@ impl Groups {
             })
             .await?;
         self.apply_delta(t, &group, delta).await?;
-        self.after_rename(t, &old, &group).await?;
+        self.after_rename(t, &old, &group).await;
         Ok(group)
     }
 
-    /// Deletes a group and its memberships.
+    /// Deletes a group; its members leave it through the group's intent, recorded in the
+    /// delete's transaction and settled before the answer.
     pub async fn delete(
         &self,
         t: &TenantId,
         id: &str,
         pre: &Preconditions,
     ) -> Result<(), ScimError> {
-        let current = self.repo.fetch(t, id).await?;
-        pre.check_match(current.version)?;
-        let mut cursor = None;
-        loop {
-            let (users, next) = self.members.page_of_group(t, id, cursor, 500).await?;
-            self.derivation.left(t, id, &users).await?;
-            self.members.remove(t, id, &users).await?;
-            match next {
-                Some(_) if !users.is_empty() => cursor = None,
-                _ => break,
-            }
-        }
-        self.repo.remove(t, id, pre).await
+        self.repo.remove(t, id, pre).await?;
+        self.settle(t, &[Target::Group(id.to_owned())]).await;
+        Ok(())
     }
 
     /// The resources matching a list or search request.

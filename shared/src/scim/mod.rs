@@ -8,7 +8,6 @@ pub mod filter;
 mod groups;
 mod list;
 mod many;
-pub(crate) mod members;
 pub mod patch;
 mod project;
 pub(crate) mod repo;

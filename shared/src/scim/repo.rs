@@ -40,6 +40,14 @@ pub struct Kind {
     pub indexed: &'static [&'static str],
     /// The index key of `value` for one of the `indexed` attributes.
     pub index: fn(&TenantId, &str, &str) -> Option<Key>,
+    /// The intents a change of the resource `id` from `old` to `new` (`None`: deleted) must
+    /// record in its own transaction, so the directory derives what it implies.
+    pub intents: fn(&TenantId, &str, &Document, Option<&Document>) -> Vec<Write>,
+}
+
+/// For kinds whose changes imply nothing to derive.
+pub fn no_intents(_: &TenantId, _: &str, _: &Document, _: Option<&Document>) -> Vec<Write> {
+    Vec::new()
 }
 
 /// A resource as stored: its document (with `id` and `meta` minus `version`/`location`) and
@@ -240,6 +248,10 @@ impl Repo {
             condition: Condition::VersionIs(old.version),
         }];
         let mut labels = vec!["id"];
+        for w in (self.kind.intents)(t, &old.id, &old.doc, Some(&new.doc)) {
+            writes.push(w);
+            labels.push("id");
+        }
         let before = (self.kind.unique)(t, &old.doc);
         let after = (self.kind.unique)(t, &new.doc);
         for u in &before {
@@ -276,6 +288,7 @@ impl Repo {
             key: (self.kind.key)(t, &old.id),
             condition: Condition::VersionIs(old.version),
         }];
+        writes.extend((self.kind.intents)(t, &old.id, &old.doc, None));
         for u in (self.kind.unique)(t, &old.doc) {
             writes.push(Write::Delete {
                 key: u.key,

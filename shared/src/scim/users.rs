@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::members::Members;
-use super::repo::{Kind, Repo, StoredResource, UniqueValue};
+use super::repo::{Kind, Repo, StoredResource, UniqueValue, no_intents};
 use super::resource::{Document, normalize};
 use super::schema::MEMBERSHIP_SCHEMA;
 use super::schema::{ENTERPRISE_SCHEMA, ResourceType, resource_type};
@@ -13,7 +12,8 @@ use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError, patch};
 use crate::auth::{TenantError, Tenants};
 use crate::community::{Communities, Memberships};
-use crate::ids::TenantId;
+use crate::directory::{DirectoryError, Lifecycle, Members, Reconciler, Target};
+use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Table, keys};
 
 pub(super) fn user_rt() -> &'static ResourceType {
@@ -47,6 +47,9 @@ fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
     out
 }
 
+/// How many times a delete or a restore is tried when another writer interleaves.
+const RESTORE_ATTEMPTS: usize = 8;
+
 /// The Users service of every tenant.
 pub struct Users {
     pub(super) repo: Repo,
@@ -54,6 +57,8 @@ pub struct Users {
     memberships: Memberships,
     communities: Communities,
     tenants: Tenants,
+    lifecycle: Lifecycle,
+    reconciler: Reconciler,
 }
 
 /// 403 unless every e-mail of the user (or its userName, when it has no e-mail) belongs to one
@@ -87,6 +92,15 @@ pub(super) fn check_domain(domains: &[String], doc: &Document) -> Result<(), Sci
     Ok(())
 }
 
+/// The status a membership reads as while its user is inactive: it grants no access and no
+/// invitation is sent for it.
+pub const SUSPENDED: &str = "suspended";
+
+/// Whether a user document is active (`active` absent counts as active).
+pub fn is_active(doc: &Document) -> bool {
+    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
 /// Checks a normalized user body beyond its schema.
 pub(super) fn check(doc: &Document) -> Result<(), ScimError> {
     let name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
@@ -112,8 +126,11 @@ impl Users {
                 "employeeNumber" => Some(keys::employee_number(t, value)),
                 _ => None,
             },
+            intents: no_intents,
         };
         Self {
+            lifecycle: Lifecycle::new(table.clone()),
+            reconciler: Reconciler::new(table.clone()),
             members: Members::new(table.clone()),
             memberships: Memberships::new(table.clone()),
             communities: Communities::new(table.clone()),
@@ -131,12 +148,65 @@ impl Users {
         Ok(tenant.map(|t| t.domains).unwrap_or_default())
     }
 
-    /// Creates a user from a POST body (RFC 7644 §3.3).
+    /// Creates a user from a POST body (RFC 7644 §3.3). A soft-deleted user with the same
+    /// userName (or else one of the same e-mail addresses) is restored instead: same id,
+    /// updated from the body.
     pub async fn create(&self, t: &TenantId, body: Value) -> Result<StoredResource, ScimError> {
         let doc = normalize(user_rt(), body)?;
         check(&doc)?;
         check_domain(&self.domains(t).await?, &doc)?;
-        self.repo.create(t, doc).await
+        for _ in 0..RESTORE_ATTEMPTS {
+            let Some(deleted) = self.lifecycle.find_deleted(t, &doc).await? else {
+                return self.repo.create(t, doc).await;
+            };
+            match self.restore(t, &deleted, doc.clone()).await {
+                Err(DirectoryError::Stale) => continue,
+                done => return Ok(done?),
+            }
+        }
+        Err(ScimError::conflict(
+            "the user is being restored by others; retry",
+        ))
+    }
+
+    async fn restore(
+        &self,
+        t: &TenantId,
+        deleted: &crate::directory::Deleted,
+        body: Document,
+    ) -> Result<StoredResource, DirectoryError> {
+        let now = now_rfc3339();
+        let created = deleted
+            .doc
+            .get("meta")
+            .and_then(|m| m.get("created"))
+            .cloned();
+        let mut doc = Document::new();
+        doc.insert("id".into(), json!(deleted.id));
+        doc.extend(body);
+        doc.insert(
+            "meta".into(),
+            json!({"resourceType": "User", "created": created.unwrap_or(json!(now)), "lastModified": now}),
+        );
+        let unique = unique_values(t, &doc)
+            .into_iter()
+            .map(|u| (u.key, u.attribute))
+            .collect();
+        let version = self.lifecycle.restore(t, deleted, &doc, unique).await?;
+        self.settle(t, &deleted.id).await;
+        Ok(StoredResource {
+            id: deleted.id.clone(),
+            version,
+            doc,
+        })
+    }
+
+    /// Settles a user's intent now; what fails stays for the background reconciler.
+    async fn settle(&self, t: &TenantId, id: &str) {
+        let target = [Target::User(id.to_owned())];
+        if let Err(e) = self.reconciler.settle(t, &target).await {
+            tracing::warn!(tenant = %t, error = %e, "derivation left to the reconciler");
+        }
     }
 
     /// The id of the user whose employeeNumber (matricule) is `number`, if any.
@@ -200,18 +270,37 @@ impl Users {
             .await
     }
 
-    /// Deletes a user and its group memberships (RFC 7644 §3.6).
+    /// Soft-deletes a user (RFC 7644 §3.6: it is no longer returned): it leaves every group
+    /// and every group-derived membership; a POST with its userName restores it.
     pub async fn delete(
         &self,
         t: &TenantId,
         id: &str,
         pre: &Preconditions,
     ) -> Result<(), ScimError> {
-        let current = self.repo.fetch(t, id).await?;
-        pre.check_match(current.version)?;
-        self.members.clear_user(t, id).await?;
-        self.memberships.clear_user(t, id).await?;
-        self.repo.remove(t, id, pre).await
+        for _ in 0..RESTORE_ATTEMPTS {
+            let current = self.repo.fetch(t, id).await?;
+            pre.check_match(current.version)?;
+            let indexes = unique_values(t, &current.doc)
+                .into_iter()
+                .map(|u| u.key)
+                .collect();
+            let deleted = self
+                .lifecycle
+                .soft_delete(t, id, current.version, &current.doc, indexes)
+                .await;
+            match deleted {
+                Err(DirectoryError::Stale) if !pre.pinned() => continue,
+                done => {
+                    done?;
+                    self.settle(t, id).await;
+                    return Ok(());
+                }
+            }
+        }
+        Err(ScimError::conflict(
+            "the resource is being changed by others; retry",
+        ))
     }
 
     /// The resources matching a list or search request.
@@ -253,13 +342,19 @@ impl Users {
             }
         }
         if projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships") {
+            let active = is_active(&user.doc);
             let mut memberships = Vec::new();
             for m in self.memberships.of_user(t, &user.id).await? {
+                let status = if active {
+                    json!(m.status)
+                } else {
+                    json!(SUSPENDED)
+                };
                 let mut entry = json!({
                     "value": m.community,
                     "$ref": format!("{base}/Communities/{}", m.community),
                     "role": m.role,
-                    "status": m.status,
+                    "status": status,
                 });
                 if let Some(name) = self.communities.name(t, &m.community).await? {
                     entry["display"] = json!(name);

@@ -50,12 +50,18 @@ pub fn user_name(t: &TenantId, user_name: &str) -> Key {
 
 /// The unique index of a user's externalId (case-exact, RFC 7643 §3.1).
 pub fn user_external_id(t: &TenantId, external_id: &str) -> Key {
-    Key::new(tenant_pk(t), format!("EXTID#{external_id}"))
+    Key::new(
+        tenant_pk(t),
+        format!("{}{external_id}", USER_INDEX_PREFIXES[1].0),
+    )
 }
 
 /// The unique index of a user's employeeNumber (the member's matricule).
 pub fn employee_number(t: &TenantId, number: &str) -> Key {
-    Key::new(tenant_pk(t), format!("EMPNO#{number}"))
+    Key::new(
+        tenant_pk(t),
+        format!("{}{number}", USER_INDEX_PREFIXES[2].0),
+    )
 }
 
 /// A group.
@@ -76,7 +82,10 @@ pub fn group_name(t: &TenantId, name: &str) -> Key {
 
 /// The unique index of a group's externalId.
 pub fn group_external_id(t: &TenantId, external_id: &str) -> Key {
-    Key::new(tenant_pk(t), format!("GEXTID#{external_id}"))
+    Key::new(
+        tenant_pk(t),
+        format!("{}{external_id}", GROUP_INDEX_PREFIXES[1]),
+    )
 }
 
 /// The partition of a group's members.
@@ -121,3 +130,141 @@ pub fn client(client_id: &str) -> Key {
 pub fn client_listing(t: &TenantId, client_id: &str) -> Key {
     Key::new(tenant_pk(t), format!("{CLIENT_PREFIX}{client_id}"))
 }
+
+/// Sort-key prefix of soft-deleted users in the tenant partition.
+pub const DELETED_USER_PREFIX: &str = "DUSER#";
+
+/// A soft-deleted user: the document it had, kept until purged (absent from every read).
+pub fn deleted_user(t: &TenantId, id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{DELETED_USER_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of the userName index of soft-deleted users.
+pub const DELETED_USER_NAME_PREFIX: &str = "DUNAME#";
+
+/// The userName of a soft-deleted user, so a POST with it restores the same id.
+pub fn deleted_user_name(t: &TenantId, user_name: &str) -> Key {
+    Key::new(
+        tenant_pk(t),
+        format!("{DELETED_USER_NAME_PREFIX}{}", user_name.to_lowercase()),
+    )
+}
+
+/// Sort-key prefix of the e-mail index of soft-deleted users.
+pub const DELETED_EMAIL_PREFIX: &str = "DEMAIL#";
+
+/// An e-mail address of a soft-deleted user, so a POST with it restores the same id.
+pub fn deleted_email(t: &TenantId, email: &str) -> Key {
+    Key::new(
+        tenant_pk(t),
+        format!("{DELETED_EMAIL_PREFIX}{}", email.to_lowercase()),
+    )
+}
+
+/// How many partitions a tenant's pending intents are spread over.
+pub const INTENT_SHARDS: u32 = 16;
+
+/// The partition of one shard of a tenant's pending intents.
+pub fn intents_pk(t: &TenantId, shard: u32) -> String {
+    format!("T#{t}#INTENT#{shard}")
+}
+
+/// Sort-key prefix of an intent about a user.
+pub const USER_INTENT_PREFIX: &str = "U#";
+/// Sort-key prefix of an intent about a group.
+pub const GROUP_INTENT_PREFIX: &str = "G#";
+
+fn shard_of(id: &str) -> u32 {
+    // FNV-1a: stable across processes and versions, unlike the std hasher.
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % INTENT_SHARDS
+}
+
+/// The intent item saying that `user`'s derived state must be recomputed.
+pub fn user_intent(t: &TenantId, user: &str) -> Key {
+    Key::new(
+        intents_pk(t, shard_of(user)),
+        format!("{USER_INTENT_PREFIX}{user}"),
+    )
+}
+
+/// The intent item saying that every member of `group` must be looked at again.
+pub fn group_intent(t: &TenantId, group: &str) -> Key {
+    Key::new(
+        intents_pk(t, shard_of(group)),
+        format!("{GROUP_INTENT_PREFIX}{group}"),
+    )
+}
+
+/// The last set of (community, role) a group's members were derived with.
+pub fn group_derivation(t: &TenantId, group: &str) -> Key {
+    Key::new(tenant_pk(t), format!("GDERIV#{group}"))
+}
+
+/// Sort-key prefix of a user's community memberships in its reverse-membership partition.
+pub const USER_COMMUNITY_PREFIX: &str = "C#";
+
+/// A user's membership of a community (the authoritative item).
+pub fn membership(t: &TenantId, user: &str, community: &str) -> Key {
+    Key::new(
+        user_links_pk(t, user),
+        format!("{USER_COMMUNITY_PREFIX}{community}"),
+    )
+}
+
+/// The partition listing a community's members.
+pub fn community_members_pk(t: &TenantId, community: &str) -> String {
+    format!("T#{t}#C#{community}")
+}
+
+/// A community's entry for one member (the reverse of [`membership`]).
+pub fn community_member(t: &TenantId, community: &str, user: &str) -> Key {
+    Key::new(
+        community_members_pk(t, community),
+        format!("{MEMBER_PREFIX}{user}"),
+    )
+}
+
+/// Sort-key prefix of group mappings in the tenant partition.
+pub const MAPPING_PREFIX: &str = "MAP#";
+
+/// A mapping of a group (`selector`, already escaped) to a community.
+pub fn mapping(t: &TenantId, selector: &str, community: &str) -> Key {
+    Key::new(
+        tenant_pk(t),
+        format!("{MAPPING_PREFIX}{selector}#{community}"),
+    )
+}
+
+/// Sort-key prefix of communities in the tenant partition.
+pub const COMMUNITY_PREFIX: &str = "COMM#";
+/// Sort-key prefix of the community name index.
+pub const COMMUNITY_NAME_PREFIX: &str = "CNAME#";
+
+/// A community.
+pub fn community(t: &TenantId, id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{COMMUNITY_PREFIX}{id}"))
+}
+
+/// The unique index of a community's name (lowercased).
+pub fn community_name(t: &TenantId, name: &str) -> Key {
+    Key::new(
+        tenant_pk(t),
+        format!("{COMMUNITY_NAME_PREFIX}{}", name.to_lowercase()),
+    )
+}
+
+/// Sort-key prefixes of the unique index items of users, with whether each points to a live
+/// user (`true`) or to a soft-deleted one.
+pub const USER_INDEX_PREFIXES: [(&str, bool); 5] = [
+    (USER_NAME_PREFIX, true),
+    ("EXTID#", true),
+    ("EMPNO#", true),
+    (DELETED_USER_NAME_PREFIX, false),
+    (DELETED_EMAIL_PREFIX, false),
+];
+
+/// Sort-key prefixes of the unique index items of groups.
+pub const GROUP_INDEX_PREFIXES: [&str; 2] = [GROUP_NAME_PREFIX, "GEXTID#"];

@@ -1,0 +1,30 @@
+//! The directory core: users, groups, group members, lifecycle (live, soft-deleted, purged)
+//! and the derivation of community memberships from groups, with the invariant it keeps.
+//!
+//! **Invariant.** For every user U and community C: U holds a group-sourced membership of C
+//! with role R exactly when U is live (not soft-deleted), U is a member of at least one group
+//! mapped to C, and R is the highest role among those mappings. A group member is always a
+//! live user. A membership grants access only while its user is live and active: an inactive
+//! user's memberships read as `suspended`.
+//!
+//! **How it is kept.** Primary writes (a member added or removed, a user deleted or restored,
+//! a mapping set or removed, a group renamed or deleted) record an intent in their own
+//! transaction ([`intent`]); adding a member checks in that transaction that the user is
+//! live. The [`Reconciler`] drains intents idempotently from current state, inline after each
+//! request and in the background, so a crash at any point leaves intents behind that heal.
+//! [`check`] verifies the whole invariant of a tenant on demand and repairs it.
+
+pub mod check;
+mod derive;
+mod error;
+pub mod intent;
+mod lifecycle;
+mod members;
+mod reconciler;
+
+pub use derive::{UserDerivation, expected_sources, with_group_sources};
+pub use error::DirectoryError;
+pub use intent::{Intents, Pending, Target};
+pub use lifecycle::{Deleted, Lifecycle, Unique};
+pub use members::Members;
+pub use reconciler::{Drained, Reconciler};
