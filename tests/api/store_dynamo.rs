@@ -35,7 +35,7 @@ pub async fn table_on(client: aws_sdk_dynamodb::Client) -> DynamoTable {
 }
 
 /// A fresh table on the emulator, or `None` (see [`emulator_endpoint`]).
-async fn fresh_table(test: &str) -> Option<DynamoTable> {
+pub async fn fresh_table(test: &str) -> Option<DynamoTable> {
     let endpoint = emulator_endpoint(test)?;
     let client = DynamoTable::static_client(&endpoint, "us-east-1", "test", "test");
     Some(table_on(client).await)
