@@ -89,7 +89,11 @@ fn remove_member(user: &str) -> Value {
 async fn users(h: &ImportApp, prefix: &str, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        out.push(h.app.create_user(&format!("{prefix}{i:03}@acme.test")).await);
+        out.push(
+            h.app
+                .create_user(&format!("{prefix}{i:03}@acme.test"))
+                .await,
+        );
     }
     out
 }
@@ -174,7 +178,10 @@ async fn an_add_racing_a_remove_leaves_membership_and_access_agreeing(
                 let add = h.app.call(Method::PATCH, &path, Some(add_member(&u)));
                 let remove = h.app.call(Method::PATCH, &path, Some(remove_member(&u)));
                 let (a, r) = tokio::join!(add, remove);
-                assert_eq!((a.status, r.status), (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT));
+                assert_eq!(
+                    (a.status, r.status),
+                    (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT)
+                );
             })
         })
         .collect();

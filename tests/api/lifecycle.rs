@@ -6,7 +6,7 @@ use http::{Method, StatusCode};
 use muster::community::Role;
 use muster::directory::Lifecycle;
 use muster::directory::check::Checker;
-use muster::store::{Condition, Item, Table, keys};
+use muster::store::{Condition, Item, keys};
 use serde_json::json;
 
 use crate::directory::{assert_invariant_holds, map, members_of, memberships_of};
@@ -23,12 +23,20 @@ async fn deactivating_suspends_every_membership_and_reactivating_restores_them()
     let u = h.app.create_user("ada@acme.test").await;
     let group = h.app.create_group("Eng", &[&u]).await;
     let eng = map(&h, &group, "Engineering", Role::Administrator).await;
-    let invited = (eng.clone(), "administrator".to_owned(), "invited".to_owned());
-    assert_eq!(memberships_of(&h, &u).await, [invited.clone()]);
+    let invited = (
+        eng.clone(),
+        "administrator".to_owned(),
+        "invited".to_owned(),
+    );
+    assert_eq!(memberships_of(&h, &u).await, std::slice::from_ref(&invited));
     let path = format!("/Users/{u}");
     let off = h.app.call(Method::PATCH, &path, Some(active(false))).await;
     assert_eq!(off.status, StatusCode::OK);
-    let suspended = (eng.clone(), "administrator".to_owned(), "suspended".to_owned());
+    let suspended = (
+        eng.clone(),
+        "administrator".to_owned(),
+        "suspended".to_owned(),
+    );
     assert_eq!(memberships_of(&h, &u).await, [suspended]);
     assert_eq!(h.send_invitations(&eng).await.body["sent"], 0);
     let on = h.app.call(Method::PATCH, &path, Some(active(true))).await;
@@ -44,7 +52,10 @@ async fn a_deleted_user_is_gone_from_every_read_and_its_group_access_with_it() {
     let u = h.app.create_user("bob@acme.test").await;
     let group = h.app.create_group("Sales Team", &[&u]).await;
     map(&h, &group, "Sales", Role::Member).await;
-    let deleted = h.app.call(Method::DELETE, &format!("/Users/{u}"), None).await;
+    let deleted = h
+        .app
+        .call(Method::DELETE, &format!("/Users/{u}"), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     h.app
         .get(&format!("/Users/{u}"))
@@ -59,7 +70,10 @@ async fn a_deleted_user_is_gone_from_every_read_and_its_group_access_with_it() {
         .body;
     assert_eq!(found["totalResults"], 0);
     assert!(members_of(&h, &group).await.is_empty());
-    let again = h.app.call(Method::DELETE, &format!("/Users/{u}"), None).await;
+    let again = h
+        .app
+        .call(Method::DELETE, &format!("/Users/{u}"), None)
+        .await;
     again.assert_scim_error(404, None);
     assert_invariant_holds(&h).await;
 }
@@ -71,7 +85,9 @@ async fn a_post_with_the_same_user_name_or_e_mail_restores_the_same_id_and_its_a
     let u = h.app.create_user("cy@acme.test").await;
     let group = h.app.create_group("Legal Team", &[&u]).await;
     let legal = map(&h, &group, "Legal", Role::Contributor).await;
-    h.app.call(Method::DELETE, &format!("/Users/{u}"), None).await;
+    h.app
+        .call(Method::DELETE, &format!("/Users/{u}"), None)
+        .await;
     let body = json!({"schemas": [USER], "userName": "CY@acme.test", "displayName": "Cy",
                       "emails": [{"value": "cy.work@acme.test"}]});
     let restored = h.app.post("/Users", body).await;
@@ -85,7 +101,9 @@ async fn a_post_with_the_same_user_name_or_e_mail_restores_the_same_id_and_its_a
         .await;
     let back = (legal, "contributor".to_owned(), "invited".to_owned());
     assert_eq!(memberships_of(&h, &u).await, [back]);
-    h.app.call(Method::DELETE, &format!("/Users/{u}"), None).await;
+    h.app
+        .call(Method::DELETE, &format!("/Users/{u}"), None)
+        .await;
     let by_mail = json!({"schemas": [USER], "userName": "cyrus@acme.test",
                          "emails": [{"value": "Cy.Work@acme.test"}]});
     let restored = h.app.post("/Users", by_mail).await;
@@ -99,10 +117,24 @@ async fn a_post_with_the_same_user_name_or_e_mail_restores_the_same_id_and_its_a
 async fn purging_ends_a_soft_deleted_user_for_good() {
     let h = ImportApp::new().await;
     let u = h.app.create_user("dee@acme.test").await;
-    h.app.call(Method::DELETE, &format!("/Users/{u}"), None).await;
+    h.app
+        .call(Method::DELETE, &format!("/Users/{u}"), None)
+        .await;
     let lifecycle = Lifecycle::new(h.app.table.clone());
-    assert_eq!(lifecycle.purge(&h.tenant, "2000-01-01T00:00:00Z").await.unwrap(), 0);
-    assert_eq!(lifecycle.purge(&h.tenant, "9999-01-01T00:00:00Z").await.unwrap(), 1);
+    assert_eq!(
+        lifecycle
+            .purge(&h.tenant, "2000-01-01T00:00:00Z")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        lifecycle
+            .purge(&h.tenant, "9999-01-01T00:00:00Z")
+            .await
+            .unwrap(),
+        1
+    );
     let again = h.app.create_user("dee@acme.test").await;
     assert_ne!(again, u, "a purged user is not restored");
     assert_invariant_holds(&h).await;
