@@ -113,28 +113,22 @@ pub struct TenantArgs {
     pub json: bool,
 }
 
+/// The exit code a command chose, or failure with its error printed.
+fn exit_code(result: anyhow::Result<std::process::ExitCode>) -> std::process::ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("muster: {e:#}");
+        std::process::ExitCode::FAILURE
+    })
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    if let Command::Import(args) = cli.command {
-        return match import::run(args).await {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("muster: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-    if let Command::Check(args) = cli.command {
-        return match check::check(args).await {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("muster: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-    let result = match cli.command {
+    let command = match Cli::parse().command {
+        Command::Import(args) => return exit_code(import::run(args).await),
+        Command::Check(args) => return exit_code(check::check(args).await),
+        command => command,
+    };
+    let result = match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Tenant(cmd) => tenant::tenant(cmd).await,
         Command::Token(cmd) => tenant::token(cmd).await,

@@ -98,18 +98,32 @@ async fn users(h: &ImportApp, prefix: &str, n: usize) -> Vec<String> {
     out
 }
 
+/// A harness with an empty group mapped to `community` and `n` fresh users: (harness, group
+/// id, community id, user ids).
+async fn mapped_group(
+    test: &str,
+    dynamo: bool,
+    community: &str,
+    role: Role,
+    n: usize,
+) -> Option<(Arc<ImportApp>, String, String, Vec<String>)> {
+    let h = Arc::new(harness(test, dynamo).await?);
+    let group = h.app.create_group("Racers", &[]).await;
+    let community = map(&h, &group, community, role).await;
+    let fresh = users(&h, "racer", n).await;
+    Some((h, group, community, fresh))
+}
+
 async fn deleting_users_while_adding_them_leaves_no_deleted_member_and_no_invitation(
     test: &str,
     dynamo: bool,
     n: usize,
 ) {
-    let Some(h) = harness(test, dynamo).await else {
+    let Some((h, group, community, fresh)) =
+        mapped_group(test, dynamo, "Engineering", Role::Member, n).await
+    else {
         return;
     };
-    let h = Arc::new(h);
-    let group = h.app.create_group("Racers", &[]).await;
-    let community = map(&h, &group, "Engineering", Role::Member).await;
-    let fresh = users(&h, "racer", n).await;
     let tasks: Vec<_> = fresh
         .iter()
         .map(|u| {
@@ -157,13 +171,11 @@ async fn an_add_racing_a_remove_leaves_membership_and_access_agreeing(
     dynamo: bool,
     n: usize,
 ) {
-    let Some(h) = harness(test, dynamo).await else {
+    let Some((h, group, community, fresh)) =
+        mapped_group(test, dynamo, "Sales", Role::Contributor, n).await
+    else {
         return;
     };
-    let h = Arc::new(h);
-    let group = h.app.create_group("Flappers", &[]).await;
-    let community = map(&h, &group, "Sales", Role::Contributor).await;
-    let fresh = users(&h, "flap", n).await;
     for u in &fresh {
         let path = format!("/Groups/{group}");
         let a = h.app.call(Method::PATCH, &path, Some(add_member(u))).await;

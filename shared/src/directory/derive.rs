@@ -206,7 +206,8 @@ impl UserDerivation {
         Ok(changed)
     }
 
-    /// One user: tries with the nonce and mappings read by the caller, then on its own.
+    /// One user: tries with the nonce and mappings read by the caller, then, when a primary
+    /// change lands meanwhile, with both read again.
     async fn settle(
         &self,
         t: &TenantId,
@@ -214,16 +215,17 @@ impl UserDerivation {
         nonce: u64,
         mappings: &[Mapping],
     ) -> Result<bool, StoreError> {
-        match self.attempt(t, target, nonce, mappings).await {
-            Err(StoreError::ConditionFailed { .. }) => {}
-            done => return done,
-        }
-        for _ in 1..ATTEMPTS {
-            let Some(item) = self.table.get(&target.key(t)).await? else {
-                return Ok(false);
-            };
-            let mappings = self.mappings.list(t).await?;
-            match self.attempt(t, target, item.version, &mappings).await {
+        let (mut nonce, mut fresh) = (nonce, None);
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                let Some(item) = self.table.get(&target.key(t)).await? else {
+                    return Ok(false);
+                };
+                nonce = item.version;
+                fresh = Some(self.mappings.list(t).await?);
+            }
+            let mappings = fresh.as_deref().unwrap_or(mappings);
+            match self.attempt(t, target, nonce, mappings).await {
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 done => return done,
             }
