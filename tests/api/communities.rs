@@ -260,7 +260,8 @@ async fn communities_are_listed_filtered_and_read_but_not_written_over_scim() {
     let dup = Communities::new(app.table.clone())
         .create(&tenant(&app), "marketing")
         .await;
-    assert_eq!(dup.unwrap_err().status, StatusCode::CONFLICT);
+    let dup = muster::scim::ScimError::from(dup.unwrap_err());
+    assert_eq!(dup.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]

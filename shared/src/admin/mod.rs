@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use crate::auth::{
     ApiClients, ClientError, IssuedClient, NewClient, ScimTokens, TenantError, Tenants,
 };
-use crate::community::{Communities, GroupSelector, Mapping, Mappings, Memberships, Role};
-use crate::directory::{Reconciler, Target};
+use crate::community::{
+    Communities, Community, GroupSelector, Mapping, Mappings, Memberships, Role,
+};
+use crate::directory::{DirectoryError, Reconciler, Target};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::scim::{Groups, ListParams, ScimError, StoredResource, Users};
 use crate::store::{Condition, Item, Key, StoreError, Table, keys};
@@ -42,6 +44,20 @@ impl From<ScimError> for AdminError {
             409 => AdminError::Conflict(e.detail),
             500 => AdminError::Store(StoreError::Backend(e.detail)),
             _ => AdminError::Invalid(e.detail),
+        }
+    }
+}
+
+impl From<DirectoryError> for AdminError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::NotFound(m) => AdminError::NotFound(m),
+            DirectoryError::Invalid(m) => AdminError::Invalid(m),
+            DirectoryError::Uniqueness(m) => AdminError::Conflict(m),
+            e @ (DirectoryError::Stale | DirectoryError::Busy) => {
+                AdminError::Conflict(e.to_string())
+            }
+            DirectoryError::Store(s) => AdminError::Store(s),
         }
     }
 }
@@ -304,6 +320,6 @@ impl Admin {
     }
 }
 
-fn community_json(c: &StoredResource) -> Value {
-    json!({"id": c.id, "name": c.doc.get("displayName"), "created": c.doc.get("meta").and_then(|m| m.get("created"))})
+fn community_json(c: &Community) -> Value {
+    json!({"id": c.id, "name": c.name, "created": c.created})
 }

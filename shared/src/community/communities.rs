@@ -1,82 +1,106 @@
-//! Communities: created by administrators, read by SCIM clients as the `Community` resource
-//! type. They are stored like SCIM resources (one item, a unique-name index item).
+//! Communities: created by administrators, each an item with a unique-name index item written
+//! in the same transaction. Stored as the document SCIM clients read at `/Communities`
+//! ([`crate::scim::CommunityResources`] serves it), but written and read here without SCIM.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::ids::TenantId;
-use crate::scim::repo::{Kind, Repo, UniqueValue};
-use crate::scim::resource::Document;
-use crate::scim::schema::{COMMUNITY_SCHEMA, ResourceType, resource_type};
-use crate::scim::service::ResourceService;
-use crate::scim::{ListParams, Preconditions, Projection, ScimError, SearchResult, StoredResource};
-use crate::store::{Table, keys};
+use crate::directory::DirectoryError;
+use crate::ids::{TenantId, now_rfc3339, random_id};
+use crate::store::{Condition, Item, Query, StoreError, Table, Write, keys, query_all};
 
-use keys::{community as community_key, community_name as name_key};
+/// URN of the Community resource schema, which every stored community carries.
+pub const COMMUNITY_SCHEMA: &str = "urn:muster:params:scim:schemas:core:2.0:Community";
 
-fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
-    doc.get("displayName")
-        .and_then(Value::as_str)
-        .map(|n| UniqueValue {
-            key: name_key(t, n),
-            attribute: "displayName",
-        })
-        .into_iter()
-        .collect()
+/// A community.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Community {
+    /// Its id.
+    pub id: String,
+    /// Its name, unique in the tenant ignoring case.
+    pub name: String,
+    /// When it was created (RFC 3339).
+    pub created: String,
+}
+
+fn decode(item: &Item) -> Result<Community, StoreError> {
+    let doc: Value = serde_json::from_slice(&item.body)
+        .map_err(|e| StoreError::Backend(format!("corrupt community: {e}")))?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    Ok(Community {
+        id: text(&doc["id"]),
+        name: text(&doc["displayName"]),
+        created: text(&doc["meta"]["created"]),
+    })
 }
 
 /// The communities of every tenant.
 pub struct Communities {
-    repo: Repo,
+    table: Arc<dyn Table>,
 }
 
 impl Communities {
     /// Communities kept in `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
-        let kind = Kind {
-            rt: resource_type("Community"),
-            key: community_key,
-            prefix: keys::COMMUNITY_PREFIX,
-            count_prefix: keys::COMMUNITY_NAME_PREFIX,
-            unique: unique_values,
-            indexed: &["displayName"],
-            index: |t, attribute, value| (attribute == "displayName").then(|| name_key(t, value)),
-            intents: crate::scim::repo::no_intents,
-        };
-        Self {
-            repo: Repo::new(table, kind),
-        }
+        Self { table }
     }
 
-    /// Creates a community; its name must be new in the tenant (409 otherwise).
-    pub async fn create(&self, t: &TenantId, name: &str) -> Result<StoredResource, ScimError> {
+    /// Creates a community; its name must be new in the tenant ([`DirectoryError::Uniqueness`]
+    /// otherwise) and not blank ([`DirectoryError::Invalid`]).
+    pub async fn create(&self, t: &TenantId, name: &str) -> Result<Community, DirectoryError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(ScimError::invalid_value(
-                "a community needs a non-blank name",
+            return Err(DirectoryError::Invalid(
+                "a community needs a non-blank name".into(),
             ));
         }
-        let mut doc = Document::new();
-        doc.insert("schemas".into(), json!([COMMUNITY_SCHEMA]));
-        doc.insert("displayName".into(), json!(name));
-        self.repo.create(t, doc).await
+        let (id, now) = (random_id(), now_rfc3339());
+        let doc = json!({
+            "id": id,
+            "schemas": [COMMUNITY_SCHEMA],
+            "displayName": name,
+            "meta": {"resourceType": "Community", "created": now, "lastModified": now},
+        });
+        let body = serde_json::to_vec(&doc).expect("json");
+        let index = serde_json::to_vec(&json!({ "id": id })).expect("json");
+        let writes = vec![
+            Write::Put {
+                item: Item::new(keys::community(t, &id), 1, body),
+                condition: Condition::NotExists,
+            },
+            Write::Put {
+                item: Item::new(keys::community_name(t, name), 1, index),
+                condition: Condition::NotExists,
+            },
+        ];
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(Community {
+                id,
+                name: name.to_owned(),
+                created: now,
+            }),
+            Err(StoreError::ConditionFailed { .. }) => Err(DirectoryError::Uniqueness(
+                "another Community already has this displayName".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Reads a community or answers 404.
-    pub async fn get(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
-        self.repo.fetch(t, id).await
+    /// The community with this id, if any.
+    pub async fn get(&self, t: &TenantId, id: &str) -> Result<Option<Community>, StoreError> {
+        let item = self.table.get(&keys::community(t, id)).await?;
+        item.as_ref().map(decode).transpose()
     }
 
     /// Every community of the tenant, in id order.
-    pub async fn list(&self, t: &TenantId) -> Result<Vec<StoredResource>, ScimError> {
-        let params = ListParams {
-            start_index: 1,
-            count: usize::MAX,
-            ..ListParams::default()
-        };
-        Ok(self.repo.search(t, &params).await?.items)
+    pub async fn list(&self, t: &TenantId) -> Result<Vec<Community>, StoreError> {
+        let query = Query::prefix(keys::tenant_pk(t), keys::COMMUNITY_PREFIX);
+        query_all(&*self.table, query)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
     }
 
     /// The community with this id, or else with this name (ignoring case).
@@ -84,82 +108,21 @@ impl Communities {
         &self,
         t: &TenantId,
         id_or_name: &str,
-    ) -> Result<Option<StoredResource>, ScimError> {
-        if let Some(c) = self.repo.get(t, id_or_name).await? {
+    ) -> Result<Option<Community>, StoreError> {
+        if let Some(c) = self.get(t, id_or_name).await? {
             return Ok(Some(c));
         }
-        let params = ListParams {
-            start_index: 1,
-            count: 1,
-            filter: Some(format!(
-                "displayName eq {}",
-                Value::String(id_or_name.to_owned())
-            )),
-            ..ListParams::default()
+        let Some(index) = self.table.get(&keys::community_name(t, id_or_name)).await? else {
+            return Ok(None);
         };
-        Ok(self.repo.search(t, &params).await?.items.into_iter().next())
+        let pointer: Value = serde_json::from_slice(&index.body)
+            .map_err(|e| StoreError::Backend(format!("corrupt community index: {e}")))?;
+        self.get(t, pointer["id"].as_str().unwrap_or_default())
+            .await
     }
 
     /// The community's name, if it exists.
-    pub async fn name(&self, t: &TenantId, id: &str) -> Result<Option<String>, ScimError> {
-        Ok(self.repo.get(t, id).await?.and_then(|c| {
-            c.doc
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        }))
-    }
-}
-
-fn read_only() -> ScimError {
-    ScimError::method_not_allowed("communities are read-only over SCIM; administrators manage them")
-}
-
-#[async_trait]
-impl ResourceService for Communities {
-    fn resource_type(&self) -> &'static ResourceType {
-        resource_type("Community")
-    }
-    fn patch_returns_resource(&self) -> bool {
-        true
-    }
-    async fn create(&self, _: &TenantId, _: Value) -> Result<StoredResource, ScimError> {
-        Err(read_only())
-    }
-    async fn get(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
-        self.repo.fetch(t, id).await
-    }
-    async fn replace(
-        &self,
-        _: &TenantId,
-        _: &str,
-        _: Value,
-        _: &Preconditions,
-    ) -> Result<StoredResource, ScimError> {
-        Err(read_only())
-    }
-    async fn patch(
-        &self,
-        _: &TenantId,
-        _: &str,
-        _: Value,
-        _: &Preconditions,
-    ) -> Result<StoredResource, ScimError> {
-        Err(read_only())
-    }
-    async fn delete(&self, _: &TenantId, _: &str, _: &Preconditions) -> Result<(), ScimError> {
-        Err(read_only())
-    }
-    async fn search(&self, t: &TenantId, params: &ListParams) -> Result<SearchResult, ScimError> {
-        self.repo.search(t, params).await
-    }
-    async fn render(
-        &self,
-        _: &TenantId,
-        r: &StoredResource,
-        base: &str,
-        p: &Projection,
-    ) -> Result<Value, ScimError> {
-        Ok(p.apply(r.render(base, "/Communities")))
+    pub async fn name(&self, t: &TenantId, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.get(t, id).await?.map(|c| c.name))
     }
 }

@@ -308,26 +308,6 @@ impl Memberships {
         Ok(changed)
     }
 
-    /// Deletes every membership of a user (the user is being deleted).
-    pub async fn clear_user(&self, t: &TenantId, user: &str) -> Result<(), StoreError> {
-        let writes: Vec<Write> = self
-            .of_user(t, user)
-            .await?
-            .iter()
-            .flat_map(|m| {
-                [
-                    by_user(t, user, &m.community),
-                    by_community(t, &m.community, user),
-                ]
-            })
-            .map(|key| Write::Delete {
-                key,
-                condition: Condition::Always,
-            })
-            .collect();
-        self.table.batch_write(writes).await
-    }
-
     /// Sets the role of a direct administrator grant (`Source::Admin`).
     pub async fn grant_admin(
         &self,

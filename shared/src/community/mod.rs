@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use batch::{Edit, MembershipEdit};
-pub use communities::Communities;
+pub use communities::{COMMUNITY_SCHEMA, Communities, Community};
 pub use mapping::{GroupSelector, Mapping, Mappings, given_by};
 pub use memberships::{Change, Memberships, decode as decode_membership, reverse_body};
 

@@ -27,6 +27,12 @@ pub struct Deleted {
     pub doc: Map<String, Value>,
 }
 
+/// Whether a user document is active (`active` absent counts as active): only an active
+/// user's memberships grant access.
+pub fn is_active(doc: &Map<String, Value>) -> bool {
+    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
 /// A unique value of a user: its index key and the attribute it stands for.
 pub type Unique = (Key, &'static str);
 
@@ -123,25 +129,18 @@ impl Lifecycle {
         users: &[String],
     ) -> Result<Vec<String>, StoreError> {
         let keys: Vec<Key> = users.iter().map(|u| keys::user(t, u)).collect();
-        let mut out = Vec::with_capacity(users.len());
-        for chunk in users
+        let found = self.table.get_many(&keys).await?;
+        Ok(users
             .iter()
-            .zip(keys)
-            .collect::<Vec<_>>()
-            .chunks(crate::store::MAX_PAGE_SIZE)
-        {
-            let keys: Vec<Key> = chunk.iter().map(|(_, k)| k.clone()).collect();
-            for ((user, _), item) in chunk.iter().zip(self.table.get_many(&keys).await?) {
-                let active = item.is_some_and(|i| {
-                    serde_json::from_slice::<Value>(&i.body)
-                        .is_ok_and(|d| d.get("active").and_then(Value::as_bool) != Some(false))
-                });
-                if active {
-                    out.push((*user).clone());
-                }
-            }
-        }
-        Ok(out)
+            .zip(found)
+            .filter(|(_, item)| {
+                item.as_ref().is_some_and(|i| {
+                    serde_json::from_slice::<Map<String, Value>>(&i.body)
+                        .is_ok_and(|d| is_active(&d))
+                })
+            })
+            .map(|(user, _)| user.clone())
+            .collect())
     }
 
     /// Soft-deletes the live user `id` at `version` whose document is `doc` and whose live

@@ -33,10 +33,15 @@ fn member_pair(t: &TenantId, group: &str, user: &str) -> [Key; 2] {
     ]
 }
 
-fn link(key: Key, value: &str) -> Write {
+/// A group member item or its reverse: the item at `key` naming `value`.
+pub(crate) fn link_item(key: Key, value: &str) -> Item {
     let body = serde_json::to_vec(&json!({ "value": value })).expect("json");
+    Item::new(key, 1, body)
+}
+
+fn link(key: Key, value: &str) -> Write {
     Write::Put {
-        item: Item::new(key, 1, body),
+        item: link_item(key, value),
         condition: Condition::Always,
     }
 }

@@ -15,16 +15,16 @@
 //! [`check`] verifies the whole invariant of a tenant on demand and repairs it.
 
 pub mod check;
-mod derive;
+pub(crate) mod derive;
 mod error;
 pub mod intent;
 mod lifecycle;
-mod members;
+pub(crate) mod members;
 mod reconciler;
 
 pub use derive::{UserDerivation, expected_sources, with_group_sources};
 pub use error::DirectoryError;
 pub use intent::{Intents, Pending, Target};
-pub use lifecycle::{Deleted, Lifecycle, Unique};
+pub use lifecycle::{Deleted, Lifecycle, Unique, is_active};
 pub use members::Members;
 pub use reconciler::{Drained, Reconciler};

@@ -73,6 +73,14 @@ impl Reconciler {
         Ok(done)
     }
 
+    /// Settles as [`settle`](Self::settle) does after a request whose primary change is
+    /// committed: a failure is logged and the intents stay for the background passes.
+    pub async fn settle_or_defer(&self, t: &TenantId, targets: &[Target]) {
+        if let Err(e) = self.settle(t, targets).await {
+            tracing::warn!(tenant = %t, error = %e, "derivation left to the reconciler");
+        }
+    }
+
     /// Drains every pending intent of a tenant.
     pub async fn drain(&self, t: &TenantId) -> Result<Drained, StoreError> {
         let pending = self.intents.pending(t).await?;

@@ -117,11 +117,7 @@ pub async fn acting_scope(
         .await
         .map_err(Failure::internal)?
     {
-        let all = s
-            .communities
-            .list(t)
-            .await
-            .map_err(|e| Failure::internal(e.detail))?;
+        let all = s.communities.list(t).await.map_err(Failure::internal)?;
         return Ok(all.into_iter().map(|c| c.id).collect());
     }
     let administered = s

@@ -22,7 +22,7 @@ use crate::admin::Admin;
 use crate::auth::{ApiClients, ScimTokens, SigningKeys, Tenants};
 use crate::community::Communities;
 use crate::config::Config;
-use crate::scim::{Groups, ScimError, Users};
+use crate::scim::{CommunityResources, Groups, ScimError, Users};
 use crate::store::Table;
 
 pub use extract::{ScimContext, scim_response};
@@ -50,6 +50,8 @@ pub struct AppState {
     pub groups: Arc<Groups>,
     /// Communities.
     pub communities: Arc<Communities>,
+    /// The read-only `/Communities` resource endpoint.
+    pub community_resources: Arc<CommunityResources>,
     /// OAuth API clients.
     pub clients: ApiClients,
     /// The keys that sign and verify access tokens.
@@ -72,6 +74,7 @@ impl AppState {
             users: Arc::new(Users::new(table.clone())),
             groups: Arc::new(Groups::new(table.clone())),
             communities: Arc::new(Communities::new(table.clone())),
+            community_resources: Arc::new(CommunityResources::new(table.clone())),
             admin: Admin::new(table.clone()),
             imports: None,
             config: Arc::new(config),

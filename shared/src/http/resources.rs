@@ -25,9 +25,9 @@ impl Pick for crate::scim::Users {
     }
 }
 
-impl Pick for crate::community::Communities {
+impl Pick for crate::scim::CommunityResources {
     fn pick(state: &AppState) -> &Arc<Self> {
-        &state.communities
+        &state.community_resources
     }
 }
 
@@ -52,12 +52,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/Communities/.search",
-            axum::routing::post(search::<crate::community::Communities>),
+            axum::routing::post(search::<crate::scim::CommunityResources>),
         )
-        .route("/Communities", get(list::<crate::community::Communities>))
+        .route("/Communities", get(list::<crate::scim::CommunityResources>))
         .route(
             "/Communities/{id}",
-            get(read::<crate::community::Communities>),
+            get(read::<crate::scim::CommunityResources>),
         )
         .route(
             "/Users",

@@ -10,8 +10,6 @@ use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-use serde_json::Value;
-
 use super::reader::{Columns, Row};
 use super::report::RowError;
 use super::rules::{Rules, error};
@@ -289,20 +287,10 @@ async fn communities(
     job: &Job,
 ) -> Result<HashMap<String, (String, String)>, StoreError> {
     let mut map = HashMap::new();
-    let list = ctx
-        .communities
-        .list(&job.tenant)
-        .await
-        .map_err(|e| StoreError::Backend(e.detail))?;
+    let list = ctx.communities.list(&job.tenant).await?;
     for c in list {
-        let name = c
-            .doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        map.insert(c.id.clone(), (c.id.clone(), name.clone()));
-        map.insert(name.to_lowercase(), (c.id.clone(), name));
+        map.insert(c.id.clone(), (c.id.clone(), c.name.clone()));
+        map.insert(c.name.to_lowercase(), (c.id, c.name));
     }
     Ok(map)
 }

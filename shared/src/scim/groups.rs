@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::filter::{CompareOp, Filter, Literal};
-use super::patch::{self, Op, Operation};
+use super::group_members::{MemberDelta, member_ids, route};
+use super::patch;
 use super::repo::{Kind, Repo, StoredResource, UniqueValue};
 use super::resource::{Document, normalize};
 use super::schema::{ResourceType, resource_type};
@@ -18,7 +18,7 @@ use crate::directory::{Intents, Members, Reconciler, Target};
 use crate::ids::TenantId;
 use crate::store::{Table, Write, keys};
 
-fn group_rt() -> &'static ResourceType {
+pub(super) fn group_rt() -> &'static ResourceType {
     resource_type("Group")
 }
 
@@ -48,54 +48,6 @@ fn intents(t: &TenantId, id: &str, old: &Document, new: Option<&Document>) -> Ve
     } else {
         Vec::new()
     }
-}
-
-/// Member changes of one request, folded in order.
-#[derive(Debug, Default)]
-struct MemberDelta {
-    reset: bool,
-    add: BTreeSet<String>,
-    remove: BTreeSet<String>,
-}
-
-impl MemberDelta {
-    fn add(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.remove.remove(&id);
-            self.add.insert(id);
-        }
-    }
-    fn remove(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.add.remove(&id);
-            self.remove.insert(id);
-        }
-    }
-    fn replace(&mut self, ids: Vec<String>) {
-        *self = Self {
-            reset: true,
-            ..Self::default()
-        };
-        self.add(ids);
-    }
-}
-
-/// The ids named by a `members` value: `[{"value": id}, …]` or a single object.
-fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
-    let items = match value {
-        Value::Null => return Ok(vec![]),
-        Value::Array(items) => items.iter().collect(),
-        one => vec![one],
-    };
-    items
-        .into_iter()
-        .map(|m| match m.get("value").and_then(Value::as_str) {
-            Some(id) if !id.is_empty() => Ok(id.to_owned()),
-            _ => Err(ScimError::invalid_value(
-                "each member needs a value: the member's id",
-            )),
-        })
-        .collect()
 }
 
 /// The Groups service of every tenant.
@@ -170,22 +122,16 @@ impl Groups {
             self.members.add(t, id, &add).await
         }
         .await;
-        self.settle(t, &touched).await;
+        self.reconciler.settle_or_defer(t, &touched).await;
         Ok(written?)
-    }
-
-    /// Settles intents now; what fails stays pending for the background reconciler (the
-    /// primary change is committed either way).
-    async fn settle(&self, t: &TenantId, targets: &[Target]) {
-        if let Err(e) = self.reconciler.settle(t, targets).await {
-            tracing::warn!(tenant = %t, error = %e, "derivation left to the reconciler");
-        }
     }
 
     /// After a rename, mappings by displayName may give other communities.
     async fn after_rename(&self, t: &TenantId, old: &str, group: &StoredResource) {
         if old != display_name(group) {
-            self.settle(t, &[Target::Group(group.id.clone())]).await;
+            self.reconciler
+                .settle_or_defer(t, &[Target::Group(group.id.clone())])
+                .await;
         }
     }
 
@@ -283,7 +229,9 @@ impl Groups {
         pre: &Preconditions,
     ) -> Result<(), ScimError> {
         self.repo.remove(t, id, pre).await?;
-        self.settle(t, &[Target::Group(id.to_owned())]).await;
+        self.reconciler
+            .settle_or_defer(t, &[Target::Group(id.to_owned())])
+            .await;
         Ok(())
     }
 
@@ -320,81 +268,6 @@ impl Groups {
             }
         }
         Ok(projection.apply(value))
-    }
-}
-
-/// Sends member operations to `delta` and the rest to `doc_ops`, keeping their order.
-fn route(
-    op: Operation,
-    delta: &mut MemberDelta,
-    doc_ops: &mut Vec<Operation>,
-) -> Result<(), ScimError> {
-    let Some(path) = &op.path else {
-        let Some(Value::Object(fields)) = &op.value else {
-            doc_ops.push(op);
-            return Ok(());
-        };
-        let mut rest = Map::new();
-        for (k, v) in fields {
-            if k.eq_ignore_ascii_case("members") {
-                match op.op {
-                    Op::Add => delta.add(member_ids(v)?),
-                    _ => delta.replace(member_ids(v)?),
-                }
-            } else {
-                rest.insert(k.clone(), v.clone());
-            }
-        }
-        doc_ops.push(Operation {
-            value: Some(Value::Object(rest)),
-            ..op
-        });
-        return Ok(());
-    };
-    let Some(target) = patch::resolve(group_rt(), path)?.filter(|t| t.attr.name == "members")
-    else {
-        doc_ops.push(op);
-        return Ok(());
-    };
-    if target.sub.is_some() {
-        return Err(ScimError::invalid_path(
-            "members are added, removed or replaced whole",
-        ));
-    }
-    if let Some(filter) = &target.filter {
-        let ids = filtered_ids(&filter.raw).ok_or_else(|| {
-            ScimError::invalid_path("a members filter names members by value eq \"id\"")
-        })?;
-        match op.op {
-            Op::Remove => delta.remove(ids),
-            Op::Add | Op::Replace => delta.add(ids),
-        }
-        return Ok(());
-    }
-    let value = op.value.unwrap_or(Value::Null);
-    match op.op {
-        Op::Add => delta.add(member_ids(&value)?),
-        Op::Replace => delta.replace(member_ids(&value)?),
-        Op::Remove if value.is_null() => delta.replace(vec![]),
-        Op::Remove => delta.remove(member_ids(&value)?),
-    }
-    Ok(())
-}
-
-/// The ids named by `value eq "id"` (or several joined by `or`), the member filter of Okta.
-fn filtered_ids(f: &Filter) -> Option<Vec<String>> {
-    match f {
-        Filter::Compare(p, CompareOp::Eq, Literal::String(id))
-            if p.urn.is_none() && p.sub.is_none() && p.name.eq_ignore_ascii_case("value") =>
-        {
-            Some(vec![id.clone()])
-        }
-        Filter::Or(a, b) => {
-            let mut ids = filtered_ids(a)?;
-            ids.extend(filtered_ids(b)?);
-            Some(ids)
-        }
-        _ => None,
     }
 }
 

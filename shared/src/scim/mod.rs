@@ -2,9 +2,11 @@
 //! Groups services that keep resources in the Table port.
 
 pub mod bulk;
+mod communities;
 pub mod discovery;
 mod error;
 pub mod filter;
+mod group_members;
 mod groups;
 mod list;
 mod many;
@@ -19,6 +21,7 @@ mod update;
 mod users;
 mod version;
 
+pub use communities::CommunityResources;
 pub use error::{ERROR_SCHEMA, SCIM_MEDIA_TYPE, ScimError};
 pub use groups::Groups;
 pub use list::{LIST_SCHEMA, ListParams, SEARCH_SCHEMA, cursor_response, list_response};

@@ -93,6 +93,15 @@ pub enum SaveError {
     Scim(ScimError),
 }
 
+impl From<crate::directory::DirectoryError> for SaveError {
+    fn from(e: crate::directory::DirectoryError) -> Self {
+        match e {
+            crate::directory::DirectoryError::Stale => SaveError::Stale,
+            other => SaveError::Scim(other.into()),
+        }
+    }
+}
+
 impl From<ScimError> for SaveError {
     fn from(e: ScimError) -> Self {
         SaveError::Scim(e)

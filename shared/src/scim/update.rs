@@ -8,7 +8,7 @@ use super::schema::ResourceType;
 use crate::ids::TenantId;
 
 /// How many times a change is retried when a concurrent writer got there first.
-const ATTEMPTS: usize = 8;
+pub(super) const ATTEMPTS: usize = 8;
 
 fn not_found(rt: &ResourceType, id: &str) -> ScimError {
     ScimError::not_found(format!("no {} with id {id:?}", rt.name))
@@ -16,7 +16,7 @@ fn not_found(rt: &ResourceType, id: &str) -> ScimError {
 
 /// What one write attempt settles: its answer, or `None` to read again and retry (another
 /// writer saved first and the client did not pin a version; a pinned one answers 412).
-fn settle<T>(
+pub(super) fn settle<T>(
     attempt: Result<T, SaveError>,
     pre: &super::Preconditions,
 ) -> Option<Result<T, ScimError>> {
@@ -31,7 +31,7 @@ fn settle<T>(
 }
 
 /// The answer when every attempt lost to another writer.
-fn busy() -> ScimError {
+pub(super) fn busy() -> ScimError {
     ScimError::conflict("the resource is being changed by others; retry")
 }
 

@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::repo::{Kind, Repo, StoredResource, UniqueValue, no_intents};
+use super::repo::{Kind, Repo, SaveError, StoredResource, UniqueValue, no_intents};
 use super::resource::{Document, normalize};
 use super::schema::MEMBERSHIP_SCHEMA;
 use super::schema::{ENTERPRISE_SCHEMA, ResourceType, resource_type};
 use super::search::SearchResult;
+use super::update::{ATTEMPTS, busy, settle};
 use super::{ListParams, Preconditions, Projection, ScimError, patch};
 use crate::auth::{TenantError, Tenants};
 use crate::community::{Communities, Memberships};
-use crate::directory::{DirectoryError, Lifecycle, Members, Reconciler, Target};
+use crate::directory::{DirectoryError, Lifecycle, Members, Reconciler, Target, is_active};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Table, keys};
 
@@ -46,9 +47,6 @@ fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
     }
     out
 }
-
-/// How many times a delete or a restore is tried when another writer interleaves.
-const RESTORE_ATTEMPTS: usize = 8;
 
 /// The Users service of every tenant.
 pub struct Users {
@@ -95,11 +93,6 @@ pub(super) fn check_domain(domains: &[String], doc: &Document) -> Result<(), Sci
 /// The status a membership reads as while its user is inactive: it grants no access and no
 /// invitation is sent for it.
 pub const SUSPENDED: &str = "suspended";
-
-/// Whether a user document is active (`active` absent counts as active).
-pub fn is_active(doc: &Document) -> bool {
-    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
-}
 
 /// Checks a normalized user body beyond its schema.
 pub(super) fn check(doc: &Document) -> Result<(), ScimError> {
@@ -155,7 +148,7 @@ impl Users {
         let doc = normalize(user_rt(), body)?;
         check(&doc)?;
         check_domain(&self.domains(t).await?, &doc)?;
-        for _ in 0..RESTORE_ATTEMPTS {
+        for _ in 0..ATTEMPTS {
             let Some(deleted) = self.lifecycle.find_deleted(t, &doc).await? else {
                 return self.repo.create(t, doc).await;
             };
@@ -164,9 +157,7 @@ impl Users {
                 done => return Ok(done?),
             }
         }
-        Err(ScimError::conflict(
-            "the user is being restored by others; retry",
-        ))
+        Err(busy())
     }
 
     async fn restore(
@@ -193,20 +184,13 @@ impl Users {
             .map(|u| (u.key, u.attribute))
             .collect();
         let version = self.lifecycle.restore(t, deleted, &doc, unique).await?;
-        self.settle(t, &deleted.id).await;
+        let target = [Target::User(deleted.id.clone())];
+        self.reconciler.settle_or_defer(t, &target).await;
         Ok(StoredResource {
             id: deleted.id.clone(),
             version,
             doc,
         })
-    }
-
-    /// Settles a user's intent now; what fails stays for the background reconciler.
-    async fn settle(&self, t: &TenantId, id: &str) {
-        let target = [Target::User(id.to_owned())];
-        if let Err(e) = self.reconciler.settle(t, &target).await {
-            tracing::warn!(tenant = %t, error = %e, "derivation left to the reconciler");
-        }
     }
 
     /// The id of the user whose employeeNumber (matricule) is `number`, if any.
@@ -278,7 +262,7 @@ impl Users {
         id: &str,
         pre: &Preconditions,
     ) -> Result<(), ScimError> {
-        for _ in 0..RESTORE_ATTEMPTS {
+        for _ in 0..ATTEMPTS {
             let current = self.repo.fetch(t, id).await?;
             pre.check_match(current.version)?;
             let indexes = unique_values(t, &current.doc)
@@ -289,18 +273,14 @@ impl Users {
                 .lifecycle
                 .soft_delete(t, id, current.version, &current.doc, indexes)
                 .await;
-            match deleted {
-                Err(DirectoryError::Stale) if !pre.pinned() => continue,
-                done => {
-                    done?;
-                    self.settle(t, id).await;
-                    return Ok(());
-                }
+            if let Some(done) = settle(deleted.map_err(SaveError::from), pre) {
+                done?;
+                let target = [Target::User(id.to_owned())];
+                self.reconciler.settle_or_defer(t, &target).await;
+                return Ok(());
             }
         }
-        Err(ScimError::conflict(
-            "the resource is being changed by others; retry",
-        ))
+        Err(busy())
     }
 
     /// The resources matching a list or search request.

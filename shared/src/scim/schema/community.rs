@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use super::{Attribute as A, Mutability, Schema, Type};
 
-/// URN of the Community resource schema.
-pub const COMMUNITY_SCHEMA: &str = "urn:muster:params:scim:schemas:core:2.0:Community";
+/// URN of the Community resource schema (communities are stored under it).
+pub use crate::community::COMMUNITY_SCHEMA;
 /// URN of the User extension listing community memberships.
 pub const MEMBERSHIP_SCHEMA: &str = "urn:muster:params:scim:schemas:extension:community:2.0:User";
 

@@ -6,19 +6,22 @@
 //! (items without their reverse, dangling index items), records an intent for every user and
 //! group involved, drains them, and checks again.
 
+mod rules;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures_util::future::join_all;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::derive::{UserLinks, display_name, expected_sources, links};
+use super::derive::{display_name, links};
 use super::intent::{Intents, Target};
 use super::reconciler::{Drained, Reconciler};
-use crate::community::{Mapping, Mappings, Membership, Source, reverse_body};
+use crate::community::{Mappings, Membership, reverse_body};
 use crate::ids::TenantId;
-use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
+use crate::store::{Query, StoreError, Table, keys, query_all};
+use rules::{Findings, State, entry, group_members, ids, user_links};
 
 /// How many examples a finding keeps.
 const EXAMPLES: usize = 5;
@@ -86,68 +89,6 @@ pub struct Repaired {
 #[derive(Clone)]
 pub struct Checker {
     table: Arc<dyn Table>,
-}
-
-/// Everything one check read.
-struct State {
-    live: HashSet<String>,
-    deleted: HashSet<String>,
-    groups: HashMap<String, String>,
-    members: HashSet<(String, String)>,
-    links: BTreeMap<String, UserLinks>,
-    mappings: Vec<Mapping>,
-    pending_users: HashSet<String>,
-    pending_groups: HashSet<String>,
-    pending_intents: u64,
-}
-
-/// The findings of one check, and what would repair them.
-#[derive(Default)]
-struct Findings {
-    report: Report,
-    writes: Vec<Write>,
-    intents: BTreeSet<Target>,
-}
-
-impl Findings {
-    fn note(&mut self, state: &State, kind: &str, user: &str, group: Option<&str>, ex: String) {
-        if state.pending_users.contains(user)
-            || group.is_some_and(|g| state.pending_groups.contains(g))
-        {
-            self.report.pending += 1;
-            return;
-        }
-        let finding = self.report.drift.entry(kind.to_owned()).or_default();
-        finding.count += 1;
-        if finding.examples.len() < EXAMPLES {
-            finding.examples.push(ex);
-        }
-        self.intents.insert(Target::User(user.to_owned()));
-    }
-
-    fn delete(&mut self, key: Key) {
-        self.writes.push(Write::Delete {
-            key,
-            condition: Condition::Always,
-        });
-    }
-
-    fn put(&mut self, item: Item) {
-        self.writes.push(Write::Put {
-            item,
-            condition: Condition::Always,
-        });
-    }
-}
-
-fn ids(items: &[Item], prefix: &str) -> impl Iterator<Item = String> {
-    items
-        .iter()
-        .map(move |i| i.key.sk[prefix.len()..].to_owned())
-}
-
-fn link_body(value: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({ "value": value })).expect("json")
 }
 
 impl Checker {
@@ -341,109 +282,5 @@ impl Checker {
             }
         }
         Ok(())
-    }
-}
-
-fn entry(t: &TenantId, m: &Membership, version: u64) -> Item {
-    let body = serde_json::to_vec(&reverse_body(m)).expect("json");
-    Item::new(
-        keys::community_member(t, &m.community, &m.user),
-        version,
-        body,
-    )
-}
-
-/// Member items: the user must be live and hold the reverse item.
-fn group_members(state: &State, t: &TenantId, f: &mut Findings) {
-    for (g, u) in &state.members {
-        let ex = format!("group={g} user={u}");
-        let reversed = state.links.get(u).is_some_and(|l| l.groups.contains(g));
-        if !state.live.contains(u) {
-            f.note(state, "member_not_live", u, Some(g), ex);
-            f.delete(keys::group_member(t, g, u));
-            f.delete(keys::user_group(t, u, g));
-        } else if !reversed {
-            f.note(state, "member_without_reverse", u, Some(g), ex);
-            f.put(Item::new(keys::user_group(t, u, g), 1, link_body(g)));
-        }
-    }
-}
-
-/// A user's reverse items and memberships against the groups and mappings.
-fn user_links(state: &State, t: &TenantId, user: &str, links: &UserLinks, f: &mut Findings) {
-    let live = state.live.contains(user);
-    let mut in_groups = Vec::new();
-    for g in &links.groups {
-        let ex = format!("user={user} group={g}");
-        match state.groups.get(g) {
-            None => {
-                f.note(state, "member_of_deleted_group", user, Some(g), ex);
-                f.delete(keys::user_group(t, user, g));
-                f.delete(keys::group_member(t, g, user));
-            }
-            Some(_) if !state.members.contains(&(g.clone(), user.to_owned())) => {
-                f.note(state, "reverse_without_member", user, Some(g), ex);
-                f.delete(keys::user_group(t, user, g));
-            }
-            Some(name) if live => in_groups.push((g.clone(), name.clone())),
-            Some(_) => {}
-        }
-    }
-    let mut expected = expected_sources(&in_groups, &state.mappings);
-    for (m, version) in &links.memberships {
-        let ex = format!("user={user} community={}", m.community);
-        let wanted = expected.remove(&m.community).unwrap_or_default();
-        let has: Vec<&Source> = m
-            .sources
-            .iter()
-            .filter(|s| matches!(s, Source::Group { .. }))
-            .collect();
-        let group = |s: &Source| match s {
-            Source::Group { group, .. } => Some(group.clone()),
-            _ => None,
-        };
-        for s in wanted.iter().filter(|s| !has.contains(s)) {
-            f.note(
-                state,
-                "missing_group_source",
-                user,
-                group(s).as_deref(),
-                ex.clone(),
-            );
-        }
-        for s in has.iter().filter(|s| !wanted.contains(s)) {
-            f.note(
-                state,
-                "extra_group_source",
-                user,
-                group(s).as_deref(),
-                ex.clone(),
-            );
-        }
-        if m.sources.is_empty() {
-            f.note(state, "membership_without_source", user, None, ex);
-            f.delete(keys::membership(t, user, &m.community));
-            f.delete(keys::community_member(t, &m.community, user));
-        } else if Membership::derived_role(&m.sources) != Some(m.role) {
-            f.note(state, "wrong_effective_role", user, None, ex);
-            let mut fixed = m.clone();
-            fixed.role = Membership::derived_role(&m.sources).expect("sources");
-            let body = serde_json::to_vec(&fixed).expect("json");
-            f.put(Item::new(
-                keys::membership(t, user, &m.community),
-                version + 1,
-                body,
-            ));
-            f.put(entry(t, &fixed, version + 1));
-        }
-    }
-    for (community, sources) in expected {
-        for s in sources {
-            let Source::Group { group, .. } = &s else {
-                continue;
-            };
-            let ex = format!("user={user} community={community}");
-            f.note(state, "missing_group_source", user, Some(group), ex);
-        }
     }
 }
