@@ -108,8 +108,7 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
     let days = older_than_days
         .or(tenant.deleted_user_retention_days)
         .unwrap_or(muster::auth::DEFAULT_RETENTION_DAYS);
-    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-    let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let cutoff = muster::directory::maintenance::days_ago(days);
     let purged = Lifecycle::new(table).purge(&t, &cutoff).await?;
     print(
         &json!({"purged": purged, "deleted_before": cutoff}),

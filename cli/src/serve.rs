@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// How often the reconciler drains pending intents (milliseconds); it also runs at start.
     #[arg(long, default_value_t = 1000)]
     reconcile_interval_ms: u64,
+    /// How often soft-deleted users past their tenant's retention are purged (seconds); it
+    /// also runs at start.
+    #[arg(long, default_value_t = 3600)]
+    purge_interval_s: u64,
 }
 
 /// Opens the store: the DynamoDB table with `--aws`, else the embedded store in the data
@@ -70,8 +74,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await
     };
-    muster::directory::Reconciler::new(table.clone())
-        .spawn(std::time::Duration::from_millis(args.reconcile_interval_ms));
+    muster::directory::Maintenance::new(table.clone()).spawn(
+        std::time::Duration::from_millis(args.reconcile_interval_ms),
+        std::time::Duration::from_secs(args.purge_interval_s),
+    );
     let state = AppState::new(table, config)
         .with_keys(keys)
         .with_imports(imports);

@@ -56,6 +56,31 @@ pub enum TenantCommand {
         #[command(flatten)]
         on: TenantArgs,
     },
+    /// Change a tenant's settings (only those given).
+    Set {
+        #[command(flatten)]
+        on: TenantArgs,
+        /// Days soft-deleted users are kept before they are purged (0: purged at the next
+        /// pass; `default`: back to 30 days).
+        #[arg(long, value_parser = retention_days)]
+        deleted_user_retention_days: Option<Retention>,
+    },
+}
+
+/// A retention setting: days, or the default.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention(Option<u32>);
+
+fn retention_days(raw: &str) -> Result<Retention, String> {
+    if raw == "default" {
+        return Ok(Retention(None));
+    }
+    match raw.parse::<u32>() {
+        Ok(days) if days <= 3650 => Ok(Retention(Some(days))),
+        _ => Err(format!(
+            "{raw:?} is not a number of days from 0 to 3650, nor `default`"
+        )),
+    }
 }
 
 #[derive(Subcommand)]
@@ -140,6 +165,23 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
         } => {
             let t = admin(&data).await?.tenant(&tenant_id(&tenant)?).await?;
             print(&serde_json::to_value(t)?, json);
+        }
+        TenantCommand::Set {
+            on: TenantArgs { tenant, data, json },
+            deleted_user_retention_days,
+        } => {
+            let t = tenant_id(&tenant)?;
+            let updated = admin(&data)
+                .await?
+                .tenants
+                .update(&t, |tenant| {
+                    if let Some(Retention(days)) = deleted_user_retention_days {
+                        tenant.deleted_user_retention_days = days;
+                    }
+                })
+                .await?
+                .with_context(|| format!("no tenant {t}"))?;
+            print(&serde_json::to_value(updated)?, json);
         }
     }
     Ok(())

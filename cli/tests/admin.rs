@@ -37,6 +37,43 @@ fn tenant_create_prints_a_client_and_a_first_administrator() {
     assert_eq!(listed[0]["id"], tenant);
     let shown = muster(&data, &["tenant", "show", "--tenant", tenant]);
     assert_eq!(shown["domains"][0], "acme.example");
+    let set = &[
+        "tenant",
+        "set",
+        "--tenant",
+        tenant,
+        "--deleted-user-retention-days",
+        "7",
+    ];
+    assert_eq!(muster(&data, set)["deleted_user_retention_days"], 7);
+    let shown = muster(&data, &["tenant", "show", "--tenant", tenant]);
+    assert_eq!(shown["deleted_user_retention_days"], 7);
+    assert_eq!(shown["domains"][0], "acme.example", "other settings stay");
+    let back = &[
+        "tenant",
+        "set",
+        "--tenant",
+        tenant,
+        "--deleted-user-retention-days",
+        "default",
+    ];
+    assert!(
+        muster(&data, back)
+            .get("deleted_user_retention_days")
+            .is_none()
+    );
+    let wrong = fails(
+        &data,
+        &[
+            "tenant",
+            "set",
+            "--tenant",
+            tenant,
+            "--deleted-user-retention-days",
+            "soon",
+        ],
+    );
+    assert!(wrong.contains("not a number of days"), "{wrong}");
     let clients = muster(&data, &["client", "list", "--tenant", tenant]);
     assert_eq!(clients[0]["client_id"], t["client_id"]);
     assert!(

@@ -173,3 +173,71 @@ fn serve_aws_runs_imports_from_the_sqs_queue() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `muster check --aws --tenant T --json [--repair]`: its exit code and report.
+fn check_aws(
+    endpoint: &str,
+    table: &str,
+    data: &std::path::Path,
+    tenant: &str,
+    repair: bool,
+) -> (i32, serde_json::Value) {
+    let mut c = command(endpoint, table, data);
+    c.args(["check", "--aws", "--tenant", tenant, "--json"]);
+    if repair {
+        c.arg("--repair");
+    }
+    let out = c.output().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+#[test]
+fn check_aws_finds_drift_on_dynamodb_exits_non_zero_and_repairs_it() {
+    let Some(endpoint) = endpoint() else { return };
+    let id = muster::ids::random_id();
+    let table = format!("muster-cli-check-{id}");
+    let data = std::env::temp_dir().join(format!("muster-aws-check-{id}"));
+    std::fs::create_dir_all(&data).unwrap();
+    run_json(command(&endpoint, &table, &data), &["aws", "bootstrap"]);
+    let tenant = run_json(
+        command(&endpoint, &table, &data),
+        &["tenant", "create", "--aws", "--name", "Checked"],
+    );
+    let t = tenant["tenant_id"].as_str().unwrap();
+    let (code, clean) = check_aws(&endpoint, &table, &data, t, false);
+    assert_eq!((code, &clean["drift"]), (0, &json!({})), "{clean}");
+    assert_eq!(clean["scanned"]["users"], 1, "the first administrator");
+    // The administrator made a member of a group that does not exist, behind the directory's
+    // back.
+    let admin = tenant["admin_user_id"].as_str().unwrap();
+    let tid = muster::ids::TenantId::parse(t).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use muster::store::{Condition, DynamoTable, Item, Table, keys};
+        let client = DynamoTable::static_client(&endpoint, "us-east-1", "test", "test");
+        let dynamo = DynamoTable::new(client, table.clone(), [0; 32]);
+        let ghost = Item::new(keys::user_group(&tid, admin, "g-1"), 1, b"{}".to_vec());
+        dynamo.put(ghost, Condition::Always).await.unwrap();
+    });
+    let (code, drifted) = check_aws(&endpoint, &table, &data, t, false);
+    assert_eq!(code, 2, "drift found and not repaired exits 2: {drifted}");
+    assert_eq!(
+        drifted["drift"]["member_of_deleted_group"]["count"], 1,
+        "{drifted}"
+    );
+    let (code, repaired) = check_aws(&endpoint, &table, &data, t, true);
+    assert_eq!(code, 0, "{repaired}");
+    assert_eq!(
+        repaired["before"]["drift"]["member_of_deleted_group"]["count"],
+        1
+    );
+    assert_eq!(repaired["after"]["drift"], json!({}));
+    assert_eq!(check_aws(&endpoint, &table, &data, t, false).0, 0);
+    let _ = std::fs::remove_dir_all(&data);
+}

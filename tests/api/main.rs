@@ -19,6 +19,7 @@ mod imports_dynamo;
 mod imports_safety;
 mod imports_xlsx;
 mod lambda;
+mod lambda_maintenance;
 mod lambda_worker;
 mod lifecycle;
 mod model;

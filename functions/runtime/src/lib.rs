@@ -1,6 +1,6 @@
 //! The Lambda glue of muster's functions: logging, the HTTP Router through `lambda_http`, and
-//! the SQS-triggered import worker with partial batch failures. Each function's `main.rs`
-//! calls one of these.
+//! the SQS-triggered import worker with partial batch failures, and the scheduled directory
+//! maintenance. Each function's `main.rs` calls one of these.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -83,6 +83,30 @@ pub async fn run_import_worker() -> Result<(), Error> {
             .await;
             Ok::<_, Error>(batch_response(failed))
         }
+    });
+    lambda_http::lambda_runtime::run(handler).await
+}
+
+/// The answer to one scheduled event: the task it names, run over every tenant. An event that
+/// names no task is an error (the invocation fails and is logged); drift is logged at error
+/// level by the task itself and answered in the result.
+pub async fn maintenance(
+    m: &muster::directory::Maintenance,
+    event: serde_json::Value,
+) -> Result<muster::directory::Done, Error> {
+    let task: muster::directory::Task = serde_json::from_value(event)
+        .map_err(|e| format!("not a maintenance task ({e}); expected {{\"task\": \"drain\"}}"))?;
+    Ok(m.run(&task).await?)
+}
+
+/// Runs the scheduled directory maintenance (drain, check, purge).
+pub async fn run_maintenance() -> Result<(), Error> {
+    init_logs();
+    let table = muster::wiring::table_from_env().await?;
+    let m = muster::directory::Maintenance::new(table);
+    let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let m = m.clone();
+        async move { maintenance(&m, event.payload).await }
     });
     lambda_http::lambda_runtime::run(handler).await
 }

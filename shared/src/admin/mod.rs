@@ -13,10 +13,9 @@ use crate::auth::{
 use crate::community::{
     Communities, Community, GroupSelector, Mapping, Mappings, Memberships, Role,
 };
-use crate::directory::{DirectoryError, Reconciler, Target};
+use crate::directory::{DirectoryError, GroupDirectory, Reconciler, Target, UserDirectory};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::scim::{Groups, ListParams, ScimError, StoredResource, Users};
-use crate::store::{Condition, Item, Key, StoreError, Table, keys};
+use crate::store::{Condition, Item, StoreError, Table, keys};
 
 pub use tenant_setup::TenantCreated;
 
@@ -37,22 +36,12 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
-impl From<ScimError> for AdminError {
-    fn from(e: ScimError) -> Self {
-        match e.status.as_u16() {
-            404 => AdminError::NotFound(e.detail),
-            409 => AdminError::Conflict(e.detail),
-            500 => AdminError::Store(StoreError::Backend(e.detail)),
-            _ => AdminError::Invalid(e.detail),
-        }
-    }
-}
-
 impl From<DirectoryError> for AdminError {
     fn from(e: DirectoryError) -> Self {
         match e {
             DirectoryError::NotFound(m) => AdminError::NotFound(m),
-            DirectoryError::Invalid(m) => AdminError::Invalid(m),
+            DirectoryError::Invalid(m) | DirectoryError::Refused(m) => AdminError::Invalid(m),
+            DirectoryError::Precondition(m) => AdminError::Conflict(m),
             DirectoryError::Uniqueness(m) => AdminError::Conflict(m),
             e @ (DirectoryError::Stale | DirectoryError::Busy) => {
                 AdminError::Conflict(e.to_string())
@@ -80,10 +69,6 @@ impl From<ClientError> for AdminError {
     }
 }
 
-fn tenant_admin_key(t: &TenantId, user: &str) -> Key {
-    Key::new(keys::tenant_pk(t), format!("ADMIN#{user}"))
-}
-
 /// The administrative operations over one table.
 #[derive(Clone)]
 pub struct Admin {
@@ -98,8 +83,8 @@ pub struct Admin {
     mappings: Mappings,
     memberships: Memberships,
     reconciler: Reconciler,
-    users: Arc<Users>,
-    groups: Arc<Groups>,
+    users: Arc<UserDirectory>,
+    groups: Arc<GroupDirectory>,
 }
 
 impl Admin {
@@ -113,8 +98,8 @@ impl Admin {
             mappings: Mappings::new(table.clone()),
             memberships: Memberships::new(table.clone()),
             reconciler: Reconciler::new(table.clone()),
-            users: Arc::new(Users::new(table.clone())),
-            groups: Arc::new(Groups::new(table.clone())),
+            users: Arc::new(UserDirectory::new(table.clone())),
+            groups: Arc::new(GroupDirectory::new(table.clone())),
             table,
         }
     }
@@ -170,18 +155,12 @@ impl Admin {
         &self,
         t: &TenantId,
         selector: &GroupSelector,
-    ) -> Result<Vec<StoredResource>, AdminError> {
-        let filter = match selector {
-            GroupSelector::Id(id) => format!("id eq {}", Value::String(id.clone())),
-            GroupSelector::DisplayName(n) => format!("displayName eq {}", Value::String(n.clone())),
+    ) -> Result<Vec<String>, AdminError> {
+        let found = match selector {
+            GroupSelector::Id(id) => self.groups.records().get(t, id).await?.map(|g| g.id),
+            GroupSelector::DisplayName(name) => self.groups.by_display_name(t, name).await?,
         };
-        let params = ListParams {
-            start_index: 1,
-            count: 10,
-            filter: Some(filter),
-            ..ListParams::default()
-        };
-        Ok(self.groups.search(t, &params).await?.items)
+        Ok(found.into_iter().collect())
     }
 
     /// Creates or changes a mapping; returns it with the ids of the groups to re-derive.
@@ -200,12 +179,7 @@ impl Admin {
             role,
         };
         self.mappings.set(t, &mapping).await?;
-        let groups = self
-            .groups_of(t, &mapping.group)
-            .await?
-            .into_iter()
-            .map(|g| g.id)
-            .collect();
+        let groups = self.groups_of(t, &mapping.group).await?;
         Ok((mapping, groups))
     }
 
@@ -221,12 +195,7 @@ impl Admin {
         if !self.mappings.remove(t, &group, &community).await? {
             return Err(AdminError::NotFound("no such mapping".into()));
         }
-        Ok(self
-            .groups_of(t, &group)
-            .await?
-            .into_iter()
-            .map(|g| g.id)
-            .collect())
+        self.groups_of(t, &group).await
     }
 
     /// Every mapping of the tenant.
@@ -244,23 +213,14 @@ impl Admin {
     }
 
     async fn user_id(&self, t: &TenantId, id_or_name: &str) -> Result<String, AdminError> {
-        if let Ok(u) = self.users.get(t, id_or_name).await {
-            return Ok(u.id);
+        if let Some(user) = self.users.records().get(t, id_or_name).await? {
+            return Ok(user.id);
         }
-        let filter = format!("userName eq {}", Value::String(id_or_name.to_owned()));
-        let params = ListParams {
-            start_index: 1,
-            count: 1,
-            filter: Some(filter),
-            ..ListParams::default()
-        };
         self.users
-            .search(t, &params)
+            .by_user_names(t, &[id_or_name])
             .await?
-            .items
-            .into_iter()
-            .next()
-            .map(|u| u.id)
+            .pop()
+            .flatten()
             .ok_or_else(|| AdminError::NotFound(format!("no user {id_or_name:?} in tenant {t}")))
     }
 
@@ -287,7 +247,7 @@ impl Admin {
                     .expect("json");
                 self.table
                     .put(
-                        Item::new(tenant_admin_key(t, &user), 1, body),
+                        Item::new(keys::tenant_admin(t, &user), 1, body),
                         Condition::Always,
                     )
                     .await?;
@@ -300,7 +260,11 @@ impl Admin {
 
     /// Whether `user` administers the tenant.
     pub async fn is_tenant_admin(&self, t: &TenantId, user: &str) -> Result<bool, StoreError> {
-        Ok(self.table.get(&tenant_admin_key(t, user)).await?.is_some())
+        Ok(self
+            .table
+            .get(&keys::tenant_admin(t, user))
+            .await?
+            .is_some())
     }
 
     /// Ids of the communities `user` administers (directly or through a mapped group).

@@ -2,11 +2,10 @@
 //! `scim` and `imports`, and a first tenant administrator.
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::{Admin, AdminError};
 use crate::auth::{NewClient, NewTenant, Scope, Tenant};
-use crate::scim::schema::USER_SCHEMA;
+use crate::directory::NewUser;
 
 /// Everything a new tenant's administrator needs, shown once.
 #[derive(Debug, Clone, Serialize)]
@@ -55,13 +54,11 @@ impl Admin {
             Some(d) => format!("admin@{d}"),
             None => format!("admin@{t}.invalid"),
         });
-        let user = json!({
-            "schemas": [USER_SCHEMA],
-            "userName": admin_email,
-            "emails": [{"value": admin_email, "type": "work", "primary": true}],
-            "active": true,
-        });
-        let admin_user = self.users.create(t, user).await?;
+        let user = NewUser {
+            user_name: admin_email.clone(),
+            ..NewUser::default()
+        };
+        let admin_user = self.users.create(t, user.record()).await?;
         self.add_admin(t, &admin_user.id, None).await?;
         let token = self.tokens.issue(t).await?;
         let client = self

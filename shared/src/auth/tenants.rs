@@ -18,7 +18,7 @@ pub struct Tenant {
     pub domains: Vec<String>,
     /// When the tenant was created (RFC 3339).
     pub created: String,
-    /// How many days soft-deleted users are kept before `muster user purge` removes them
+    /// How many days soft-deleted users are kept before they are purged
     /// (absent: [`DEFAULT_RETENTION_DAYS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_user_retention_days: Option<u32>,
@@ -134,6 +134,43 @@ impl Tenants {
             Some(item) => Ok(Some(decode(&item.body)?)),
             None => Ok(None),
         }
+    }
+
+    /// Changes a tenant's settings with `change` (its id and creation stay); the record and
+    /// its list entry are written together, only if no one changed the record meanwhile.
+    /// `Ok(None)` when the tenant does not exist.
+    pub async fn update(
+        &self,
+        id: &TenantId,
+        change: impl Fn(&mut Tenant),
+    ) -> Result<Option<Tenant>, TenantError> {
+        for _ in 0..8 {
+            let Some(item) = self.table.get(&keys::tenant(id)).await? else {
+                return Ok(None);
+            };
+            let mut tenant = decode(&item.body)?;
+            change(&mut tenant);
+            let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
+            let version = item.version + 1;
+            let writes = vec![
+                Write::Put {
+                    item: crate::store::Item::new(keys::tenant(id), version, body.clone()),
+                    condition: Condition::VersionIs(item.version),
+                },
+                Write::Put {
+                    item: crate::store::Item::new(keys::tenant_listing(id), version, body),
+                    condition: Condition::Always,
+                },
+            ];
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(Some(tenant)),
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TenantError::Invalid(format!(
+            "tenant {id} keeps changing; try again"
+        )))
     }
 
     /// Every tenant, ordered by id.

@@ -18,9 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BlobError, BlobMeta, Blobs, PresignedUpload, UPLOAD_VALIDITY, UploadSpec};
 use crate::ids::random_bytes;
-use crate::store::{Condition, Item, Key, Table};
-
-const UPLOADS_PK: &str = "UPLOADS";
+use crate::store::{Condition, Item, Table, keys};
 
 #[derive(Serialize, Deserialize)]
 struct Pending {
@@ -107,7 +105,7 @@ impl LocalBlobs {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let key = Key::new(UPLOADS_PK, format!("U#{token}"));
+        let key = keys::pending_upload(token);
         let Some(item) = self.table.get(&key).await.map_err(backend)? else {
             return Ok(Err(UploadRefusal::Expired));
         };
@@ -210,7 +208,7 @@ impl Blobs for LocalBlobs {
             expires_at: now() + UPLOAD_VALIDITY.as_secs(),
         };
         let body = serde_json::to_vec(&pending).map_err(backend)?;
-        let item = Item::new(Key::new(UPLOADS_PK, format!("U#{token}")), 1, body);
+        let item = Item::new(keys::pending_upload(&token), 1, body);
         self.table
             .put(item, Condition::NotExists)
             .await

@@ -14,6 +14,12 @@ pub enum DirectoryError {
     /// A unique value is taken by another resource.
     #[error("{0}")]
     Uniqueness(String),
+    /// The record is not at a version the caller accepts (`If-Match`).
+    #[error("{0}")]
+    Precondition(String),
+    /// A tenant's policy refuses the value (an e-mail outside its allowed domains).
+    #[error("{0}")]
+    Refused(String),
     /// The resource changed since it was read; read it again (or answer 412 when pinned).
     #[error("the resource changed meanwhile")]
     Stale,

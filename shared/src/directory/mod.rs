@@ -11,20 +11,35 @@
 //! a mapping set or removed, a group renamed or deleted) record an intent in their own
 //! transaction ([`intent`]); adding a member checks in that transaction that the user is
 //! live. The [`Reconciler`] drains intents idempotently from current state, inline after each
-//! request and in the background, so a crash at any point leaves intents behind that heal.
+//! request and in the background ([`Maintenance`]), so a crash at any point leaves intents
+//! behind that heal.
 //! [`check`] verifies the whole invariant of a tenant on demand and repairs it.
 
+mod change;
 pub mod check;
 pub(crate) mod derive;
 mod error;
+pub mod groups;
 pub mod intent;
 mod lifecycle;
+pub mod maintenance;
 pub(crate) mod members;
 mod reconciler;
+pub(crate) mod records;
+mod records_many;
+pub mod user;
+pub mod users;
 
+pub use change::{ATTEMPTS, Pin, Unpinned, settle};
 pub use derive::{UserDerivation, expected_sources, with_group_sources};
 pub use error::DirectoryError;
+pub use groups::{GroupDirectory, MemberDelta};
 pub use intent::{Intents, Pending, Target};
 pub use lifecycle::{Deleted, Lifecycle, Unique, is_active};
+pub use maintenance::{Done, Maintenance, Task};
 pub use members::Members;
 pub use reconciler::{Drained, Reconciler};
+pub use records::{Document, Kind, Record, Records, UniqueValue, no_intents};
+pub use records_many::{Created, Extra};
+pub use user::{NewUser, UserChange};
+pub use users::UserDirectory;

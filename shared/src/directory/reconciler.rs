@@ -6,12 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::derive::{UserDerivation, display_name};
 use super::intent::{Intents, Target};
 use super::members::Members;
-use crate::auth::Tenants;
 use crate::community::{Mappings, Role, given_by};
 use crate::ids::TenantId;
 use crate::store::{Condition, Item, StoreError, Table, Write, keys};
@@ -87,47 +85,6 @@ impl Reconciler {
         let mut targets: Vec<Target> = pending.into_iter().map(|p| p.target).collect();
         targets.sort_by_key(|x| matches!(x, Target::User(_)));
         self.settle(t, &targets).await
-    }
-
-    /// Drains every tenant; a tenant that fails is logged and the others go on.
-    pub async fn drain_all(&self) -> Result<Drained, StoreError> {
-        let tenants = Tenants::new(self.table.clone())
-            .list()
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let mut total = Drained::default();
-        for tenant in tenants {
-            match self.drain(&tenant.id).await {
-                Ok(d) => {
-                    total.groups += d.groups;
-                    total.users += d.users;
-                    total.changed += d.changed;
-                }
-                Err(e) => tracing::error!(tenant = %tenant.id, error = %e, "reconciling failed"),
-            }
-        }
-        Ok(total)
-    }
-
-    /// Drains every tenant now and then every `every`, for as long as the process runs.
-    pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                match self.drain_all().await {
-                    Ok(d) if d.groups + d.users > 0 => {
-                        tracing::info!(
-                            groups = d.groups,
-                            users = d.users,
-                            changed = d.changed,
-                            "intents drained"
-                        )
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "reconciling failed"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        })
     }
 
     /// Ends a group's intent: a deleted group loses every member; a live one whose mappings

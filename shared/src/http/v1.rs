@@ -19,9 +19,9 @@ use crate::blob::UploadSpec;
 use crate::community::Status;
 use crate::directory::Lifecycle;
 use crate::ids::random_bytes;
-use crate::import::{CSV, JobState, Mode, NewJob, XLSX, template};
-use crate::queue::ImportMessage;
-use crate::store::{Condition, Item, Key, keys};
+use crate::import::{
+    CSV, JobState, Mode, StartError, StartImport, XLSX, delete_ratio, record_upload, template,
+};
 
 /// The largest member file accepted, in bytes (advertised in every presign answer).
 pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
@@ -50,10 +50,6 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Fail
                 format!("the {name} parameter is required"),
             )
         })
-}
-
-fn blob_key(t: &crate::ids::TenantId, id: &str) -> Key {
-    Key::new(keys::tenant_pk(t), format!("BLOB#{id}"))
 }
 
 async fn presign(
@@ -112,12 +108,7 @@ async fn presign(
         byte_size,
         checksum,
     };
-    let record = serde_json::to_vec(&spec).map_err(Failure::internal)?;
-    s.table
-        .put(
-            Item::new(blob_key(&who.tenant, &id), 1, record),
-            Condition::NotExists,
-        )
+    record_upload(&imports.ctx, &who.tenant, &id, &spec)
         .await
         .map_err(Failure::internal)?;
     let upload = imports
@@ -155,92 +146,44 @@ async fn start(
     let mode: Mode = param(&q, "operation")?
         .parse()
         .map_err(|m| Failure::bad("invalid_operation", m))?;
-    let signed_id = param(&q, "signed_id")?;
-    let item = s
-        .table
-        .get(&blob_key(&who.tenant, signed_id))
-        .await
-        .map_err(Failure::internal)?;
-    let spec: UploadSpec = match item {
-        Some(i) => serde_json::from_slice(&i.body).map_err(Failure::internal)?,
-        None => {
-            return Err(Failure::new(
-                StatusCode::NOT_FOUND,
-                "unknown_blob",
-                "no blob with this signed_id: presign with POST /v1/blobs",
-            ));
-        }
-    };
-    match imports
-        .blobs
-        .head(&spec.key)
-        .await
-        .map_err(Failure::internal)?
-    {
-        None => {
-            return Err(Failure::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "blob_not_uploaded",
-                "the file was not uploaded: PUT it to url_for_direct_upload first",
-            ));
-        }
-        Some(m) if m.size != spec.byte_size || m.checksum != spec.checksum => {
-            return Err(Failure::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "blob_mismatch",
-                "the stored file does not match the declared size and checksum",
-            ));
-        }
-        Some(_) => {}
-    }
     let allow = q
         .get("allow_mass_delete")
         .is_some_and(|v| v == "true" || v == "1");
-    let ratio = match q.get("max_delete_ratio") {
-        Some(r) => r
-            .parse::<f64>()
-            .ok()
-            .filter(|r| (0.0..=1.0).contains(r))
-            .ok_or_else(|| {
-                Failure::bad(
-                    "invalid_parameter",
-                    "max_delete_ratio is a number from 0 to 1",
-                )
-            })?,
-        None if allow => 1.0,
-        None => 0.2,
-    };
-    let new = NewJob {
+    let ratio = q.get("max_delete_ratio").map(String::as_str);
+    let request = StartImport {
+        signed_id: param(&q, "signed_id")?.to_owned(),
         mode,
-        blob_key: spec.key,
-        content_type: spec.content_type,
         user_id: q["user_id"].clone(),
         scope,
-        max_delete_ratio: ratio,
+        max_delete_ratio: delete_ratio(ratio, allow).map_err(not_started)?,
+        idempotency_key: headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let (job, created) = imports
-        .ctx
-        .jobs
-        .create(&who.tenant, new, key)
+    let (job, created) = crate::import::start(&imports.ctx, &*imports.queue, &who.tenant, request)
         .await
-        .map_err(Failure::internal)?;
-    if created {
-        imports
-            .queue
-            .send(ImportMessage {
-                tenant: who.tenant.clone(),
-                job: job.id,
-            })
-            .await
-            .map_err(Failure::internal)?;
-    }
+        .map_err(not_started)?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, axum::Json(json!({ "id": job.id }))).into_response())
+}
+
+/// The answer of an import that did not start, in the reference API's error shape.
+fn not_started(e: StartError) -> Failure {
+    let code = match &e {
+        StartError::UnknownBlob => (StatusCode::NOT_FOUND, "unknown_blob"),
+        StartError::NotUploaded => (StatusCode::UNPROCESSABLE_ENTITY, "blob_not_uploaded"),
+        StartError::Mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "blob_mismatch"),
+        StartError::InvalidRatio => return Failure::bad("invalid_parameter", e.to_string()),
+        StartError::Store(_) | StartError::Blob(_) | StartError::Queue(_) => {
+            return Failure::internal(e);
+        }
+    };
+    Failure::new(code.0, code.1, e.to_string())
 }
 
 async fn job_of(

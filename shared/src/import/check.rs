@@ -199,12 +199,7 @@ impl Pass<'_> {
             .iter()
             .map(|&i| block[i].row.cell(self.columns, "matricule"))
             .collect();
-        let owners = self
-            .ctx
-            .users
-            .by_employee_numbers(t, &numbers)
-            .await
-            .map_err(|e| StoreError::Backend(e.detail))?;
+        let owners = self.ctx.users.by_employee_numbers(t, &numbers).await?;
         for (&i, owner) in unresolved.iter().zip(owners) {
             if let Some(owner) = owner {
                 let fp = self.fingerprint(owner.as_str());
@@ -221,12 +216,7 @@ impl Pass<'_> {
             .iter()
             .map(|&i| block[i].row.cell(self.columns, "email"))
             .collect();
-        let holders = self
-            .ctx
-            .users
-            .by_user_names(t, &emails)
-            .await
-            .map_err(|e| StoreError::Backend(e.detail))?;
+        let holders = self.ctx.users.by_user_names(t, &emails).await?;
         for ((&i, holder), email) in to_check.iter().zip(holders).zip(&emails) {
             let owner = self.identity[&block[i].matricule].owner;
             if let Some(holder) = holder

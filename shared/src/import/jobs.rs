@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Counters, JobState, Mode};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Condition, Item, Key, StoreError, Table, Write, keys};
+use crate::store::{Condition, Item, StoreError, Table, Write, keys};
 
 /// An import job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,27 +57,6 @@ pub struct NewJob {
     pub max_delete_ratio: f64,
 }
 
-fn job_key(t: &TenantId, id: u64) -> Key {
-    Key::new(keys::tenant_pk(t), format!("JOB#{id:012}"))
-}
-
-fn seq_key(t: &TenantId) -> Key {
-    Key::new(keys::tenant_pk(t), "JOBSEQ")
-}
-
-fn idem_key(t: &TenantId, k: &str) -> Key {
-    Key::new(
-        keys::tenant_pk(t),
-        format!("IDEM#{}", crate::auth::sha256_hex(k.as_bytes())),
-    )
-}
-
-const ACTIVE_PK: &str = "ACTIVEJOBS";
-
-fn active_key(t: &TenantId, id: u64) -> Key {
-    Key::new(ACTIVE_PK, format!("{t}#{id:012}"))
-}
-
 fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Backend(format!("corrupt job: {e}"))
 }
@@ -104,7 +83,7 @@ impl JobStore {
     ) -> Result<(Job, bool), StoreError> {
         for _ in 0..32 {
             if let Some(k) = idempotency_key
-                && let Some(item) = self.table.get(&idem_key(t, k)).await?
+                && let Some(item) = self.table.get(&keys::job_idempotency(t, k)).await?
             {
                 let id = serde_json::from_slice::<serde_json::Value>(&item.body)
                     .map_err(corrupt)?["job"]
@@ -114,7 +93,7 @@ impl JobStore {
                     return Ok((job, false));
                 }
             }
-            let seq = self.table.get(&seq_key(t)).await?;
+            let seq = self.table.get(&keys::job_sequence(t)).await?;
             let (next, condition) = match &seq {
                 Some(item) => (item.version + 1, Condition::VersionIs(item.version)),
                 None => (1, Condition::NotExists),
@@ -137,22 +116,26 @@ impl JobStore {
             };
             let mut writes = vec![
                 Write::Put {
-                    item: Item::new(seq_key(t), next, b"{}".to_vec()),
+                    item: Item::new(keys::job_sequence(t), next, b"{}".to_vec()),
                     condition,
                 },
                 Write::Put {
-                    item: Item::new(job_key(t, next), 1, serde_json::to_vec(&job).expect("json")),
+                    item: Item::new(
+                        keys::job(t, next),
+                        1,
+                        serde_json::to_vec(&job).expect("json"),
+                    ),
                     condition: Condition::NotExists,
                 },
             ];
             writes.push(Write::Put {
-                item: Item::new(active_key(t, next), 1, b"{}".to_vec()),
+                item: Item::new(keys::active_job(t, next), 1, b"{}".to_vec()),
                 condition: Condition::Always,
             });
             if let Some(k) = idempotency_key {
                 let body = serde_json::to_vec(&json!({ "job": next })).expect("json");
                 writes.push(Write::Put {
-                    item: Item::new(idem_key(t, k), 1, body),
+                    item: Item::new(keys::job_idempotency(t, k), 1, body),
                     condition: Condition::NotExists,
                 });
             }
@@ -167,7 +150,7 @@ impl JobStore {
 
     /// Reads a job; `Ok(None)` when absent.
     pub async fn get(&self, t: &TenantId, id: u64) -> Result<Option<Job>, StoreError> {
-        match self.table.get(&job_key(t, id)).await? {
+        match self.table.get(&keys::job(t, id)).await? {
             Some(item) => Ok(Some(serde_json::from_slice(&item.body).map_err(corrupt)?)),
             None => Ok(None),
         }
@@ -183,14 +166,14 @@ impl JobStore {
         change(job);
         job.updated_at = now_rfc3339();
         let item = Item::new(
-            job_key(&job.tenant, job.id),
+            keys::job(&job.tenant, job.id),
             1,
             serde_json::to_vec(job).expect("json"),
         );
         self.table.put(item, Condition::Always).await?;
         if job.state.is_terminal() {
             self.table
-                .delete(&active_key(&job.tenant, job.id), Condition::Always)
+                .delete(&keys::active_job(&job.tenant, job.id), Condition::Always)
                 .await?;
         }
         Ok(())
@@ -198,9 +181,11 @@ impl JobStore {
 
     /// Every job not yet finished, across tenants (to resume after a restart).
     pub async fn active(&self) -> Result<Vec<(TenantId, u64)>, StoreError> {
-        let items =
-            crate::store::query_all(&*self.table, crate::store::Query::prefix(ACTIVE_PK, ""))
-                .await?;
+        let items = crate::store::query_all(
+            &*self.table,
+            crate::store::Query::prefix(keys::ACTIVE_JOBS_PK, ""),
+        )
+        .await?;
         Ok(items
             .iter()
             .filter_map(|i| {

@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::report::{JobData, Tally, job_pk};
+use super::report::{JobData, Tally};
 use crate::ids::TenantId;
-use crate::store::{Condition, Item, Key, StoreError, Write};
+use crate::store::{Condition, Item, StoreError, Write, keys};
 
 /// Deletion pairs per stored item (about 80 kB, well under DynamoDB's 400 kB item limit).
 const PAIRS_PER_ITEM: usize = 1000;
@@ -57,7 +57,7 @@ impl<'a> ChunkLedger<'a> {
     /// write, unless an earlier attempt recorded its own; answers the recorded counts. The
     /// first attempt's forecast wins, so a chunk applied twice is counted as the first saw it.
     pub async fn forecast(&self, planned: Tally) -> Result<Tally, StoreError> {
-        let key = Key::new(job_pk(self.tenant, self.job), format!("F#{}", self.name));
+        let key = keys::job_forecast(self.tenant, self.job, self.name);
         let body = serde_json::to_vec(&planned).expect("json");
         match self
             .data
@@ -85,14 +85,13 @@ impl JobData {
         deletions: &[(String, String)],
         members_in_scope: u64,
     ) -> Result<(), StoreError> {
-        let pk = job_pk(t, job);
         let chunks: Vec<_> = deletions.chunks(PAIRS_PER_ITEM).collect();
         let writes = chunks
             .iter()
             .enumerate()
             .map(|(i, pairs)| Write::Put {
                 item: Item::new(
-                    Key::new(pk.clone(), format!("X#{i:08}")),
+                    keys::job_deletions(t, job, i),
                     1,
                     serde_json::to_vec(pairs).expect("json"),
                 ),
@@ -105,7 +104,7 @@ impl JobData {
             members_in_scope,
         };
         let item = Item::new(
-            Key::new(pk, "X#head"),
+            keys::job_deletions_head(t, job),
             1,
             serde_json::to_vec(&head).expect("json"),
         );
@@ -118,13 +117,12 @@ impl JobData {
         t: &TenantId,
         job: u64,
     ) -> Result<Option<FrozenPlan>, StoreError> {
-        let pk = job_pk(t, job);
-        let Some(head) = self.table.get(&Key::new(pk.clone(), "X#head")).await? else {
+        let Some(head) = self.table.get(&keys::job_deletions_head(t, job)).await? else {
             return Ok(None);
         };
         let head: PlanHead = serde_json::from_slice(&head.body).map_err(corrupt)?;
         let keys: Vec<_> = (0..head.items)
-            .map(|i| Key::new(pk.clone(), format!("X#{i:08}")))
+            .map(|i| keys::job_deletions(t, job, i))
             .collect();
         let mut deletions = Vec::new();
         for item in self.table.get_many(&keys).await? {

@@ -10,6 +10,7 @@ mod notify;
 mod reader;
 mod report;
 mod rules;
+mod start;
 mod sync;
 mod worker;
 mod xlsx;
@@ -21,6 +22,9 @@ pub use jobs::{Job, JobStore, NewJob};
 pub use notify::{LocalNotifier, Notifier};
 pub use reader::{Columns, Row, open_any, open_rows, template};
 pub use report::{ReportRow, RowError};
+pub use start::{
+    DEFAULT_MAX_DELETE_RATIO, StartError, StartImport, delete_ratio, record_upload, start,
+};
 pub use worker::{ImportContext, Outcome, run_job};
 pub use xlsx_write::write_xlsx;
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
+use crate::store::{Condition, Item, Query, StoreError, Table, Write, keys, query_all};
 
 /// Where sent invitations go.
 #[async_trait]
@@ -68,7 +68,7 @@ impl Notifier for LocalNotifier {
                 let body =
                     serde_json::to_vec(&json!({"community": community, "user": u, "at": at}))
                         .expect("json");
-                let key = Key::new(keys::tenant_pk(t), format!("INVITE#{community}#{u}"));
+                let key = keys::invitation(t, community, u);
                 Write::Put {
                     item: Item::new(key, 1, body),
                     condition: Condition::Always,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::TenantId;
-use crate::store::{Condition, Item, Key, Query, SkRange, StoreError, Table, Write};
+use crate::store::{Condition, Item, Query, SkRange, StoreError, Table, Write, keys};
 
 /// A rejected row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,10 +60,6 @@ pub fn merge(a: &mut Tally, b: &Tally) {
 }
 
 /// The partition of one job's data.
-pub(super) fn job_pk(t: &TenantId, job: u64) -> String {
-    format!("T#{t}#J#{job:012}")
-}
-
 /// The storage of a job's errors, checkpoints and report.
 #[derive(Clone)]
 pub struct JobData {
@@ -86,7 +82,7 @@ impl JobData {
         let writes = errors
             .iter()
             .map(|e| {
-                let key = Key::new(job_pk(t, job), format!("E#{:012}#{}", e.line, e.column));
+                let key = keys::job_error(t, job, e.line, &e.column);
                 Write::Put {
                     item: Item::new(key, 1, serde_json::to_vec(e).expect("json")),
                     condition: Condition::Always,
@@ -103,11 +99,7 @@ impl JobData {
         job: u64,
         name: &str,
     ) -> Result<Option<(u64, Tally)>, StoreError> {
-        match self
-            .table
-            .get(&Key::new(job_pk(t, job), format!("K#{name}")))
-            .await?
-        {
+        match self.table.get(&keys::job_checkpoint(t, job, name)).await? {
             Some(item) => Ok(Some(
                 serde_json::from_slice(&item.body)
                     .map_err(|e| StoreError::Backend(e.to_string()))?,
@@ -126,7 +118,7 @@ impl JobData {
         rows: u64,
         tally: &Tally,
     ) -> Result<bool, StoreError> {
-        let key = Key::new(job_pk(t, job), format!("K#{name}"));
+        let key = keys::job_checkpoint(t, job, name);
         let body = serde_json::to_vec(&(rows, tally)).expect("json");
         match self
             .table
@@ -150,7 +142,7 @@ impl JobData {
             .iter()
             .map(|r| Write::Put {
                 item: Item::new(
-                    Key::new(job_pk(t, job), format!("R#{:06}", r.id)),
+                    keys::job_report_row(t, job, r.id),
                     1,
                     serde_json::to_vec(r).expect("json"),
                 ),
@@ -168,7 +160,7 @@ impl JobData {
         page: u64,
         per_page: u64,
     ) -> Result<(Vec<T>, u64), StoreError> {
-        let pk = job_pk(t, job);
+        let pk = keys::job_pk(t, job);
         let total = self
             .table
             .count(&pk, &SkRange::Prefix(prefix.into()))
@@ -207,7 +199,8 @@ impl JobData {
         page: u64,
         per_page: u64,
     ) -> Result<(Vec<ReportRow>, u64), StoreError> {
-        self.page(t, job, "R#", page, per_page).await
+        self.page(t, job, keys::JOB_REPORT_PREFIX, page, per_page)
+            .await
     }
 
     /// One page of the row errors (in line order) and their number.
@@ -218,6 +211,7 @@ impl JobData {
         page: u64,
         per_page: u64,
     ) -> Result<(Vec<RowError>, u64), StoreError> {
-        self.page(t, job, "E#", page, per_page).await
+        self.page(t, job, keys::JOB_ERROR_PREFIX, page, per_page)
+            .await
     }
 }

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
 
 use super::Mode;
 use super::check::Checked;
@@ -17,50 +16,24 @@ use super::reader::{Columns, Row};
 use super::report::Tally;
 use super::worker::ImportContext;
 use crate::community::{Change, Edit, MembershipEdit, Role, Source};
-use crate::scim::Preconditions;
-use crate::scim::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
-use crate::store::{StoreError, Write};
+use crate::directory::{DirectoryError, NewUser, UserChange};
+use crate::store::Write;
 
 /// Rows per checkpointed chunk.
 pub const CHUNK_ROWS: usize = 1000;
 
-fn internal(e: crate::scim::ScimError) -> StoreError {
-    StoreError::Backend(format!("{} {}", e.status, e.detail))
-}
-
-fn user_body(columns: &Columns, row: &Row) -> Value {
-    let cell = |n: &str| row.cell(columns, n);
-    let mut body = json!({
-        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
-        "userName": cell("email"),
-        "active": true,
-        "name": {"givenName": cell("first_name"), "familyName": cell("last_name")},
-        "emails": [{"value": cell("email"), "type": "work", "primary": true}],
-        ENTERPRISE_SCHEMA: {"employeeNumber": cell("matricule")},
-    });
-    if !cell("title").is_empty() {
-        body["title"] = json!(cell("title"));
+/// The user a row states.
+fn new_user(columns: &Columns, row: &Row) -> NewUser {
+    let cell = |n: &str| row.cell(columns, n).to_owned();
+    let optional = |n: &str| Some(cell(n)).filter(|v| !v.is_empty());
+    NewUser {
+        user_name: cell("email"),
+        given_name: cell("first_name"),
+        family_name: cell("last_name"),
+        employee_number: Some(cell("matricule")),
+        title: optional("title"),
+        phone: optional("phone"),
     }
-    if !cell("phone").is_empty() {
-        body["phoneNumbers"] = json!([{"value": cell("phone"), "type": "work"}]);
-    }
-    body
-}
-
-/// The replace operations that bring an existing user in line with the row (none if equal).
-fn changes(existing: &Value, wanted: &Value) -> Vec<Value> {
-    let mut ops = Vec::new();
-    for key in ["userName", "emails", "title", "phoneNumbers"] {
-        if wanted.get(key).is_some() && existing.get(key) != wanted.get(key) {
-            ops.push(json!({"op": "replace", "path": key, "value": wanted[key]}));
-        }
-    }
-    for sub in ["givenName", "familyName"] {
-        if existing["name"][sub] != wanted["name"][sub] {
-            ops.push(json!({"op": "replace", "path": format!("name.{sub}"), "value": wanted["name"][sub]}));
-        }
-    }
-    ops
 }
 
 /// The members of a chunk (rows grouped by matricule, in order of first appearance).
@@ -80,47 +53,40 @@ fn by_matricule<'r>(columns: &Columns, rows: &'r [Row]) -> Vec<(&'r str, Vec<&'r
     members
 }
 
-/// The PATCH documents that bring the existing users in line with their rows (`None` for a
-/// user already in line), from one batched read.
-async fn user_patches(
+/// The changes that bring the existing users in line with their rows (empty for a user
+/// already in line), from one batched read. A user deleted since it was looked up makes the
+/// chunk [`DirectoryError::Stale`]: it is applied again from a fresh look.
+async fn user_changes(
     ctx: &ImportContext,
     job: &Job,
     ids: &[&str],
-    wanted: &[Value],
-) -> Result<Vec<Option<Value>>, StoreError> {
-    let current = ctx
-        .users
-        .get_many(&job.tenant, ids)
-        .await
-        .map_err(internal)?;
-    let mut patches = Vec::with_capacity(ids.len());
-    for (i, (doc, wanted)) in current.into_iter().zip(wanted).enumerate() {
-        let doc = doc.ok_or_else(|| StoreError::Backend(format!("user {} vanished", ids[i])))?;
-        let ops = changes(&Value::Object(doc.doc), wanted);
-        patches
-            .push((!ops.is_empty()).then(
-                || json!({"schemas": [crate::scim::patch::PATCH_SCHEMA], "Operations": ops}),
-            ));
-    }
-    Ok(patches)
+    wanted: &[NewUser],
+) -> Result<Vec<UserChange>, DirectoryError> {
+    let current = ctx.users.get_many(&job.tenant, ids).await?;
+    current
+        .into_iter()
+        .zip(wanted)
+        .map(|(user, wanted)| {
+            let user = user.ok_or(DirectoryError::Stale)?;
+            Ok(wanted.change_from(&user.doc))
+        })
+        .collect()
 }
 
-/// Applies the PATCH documents of [`user_patches`] to the users they belong to.
-async fn patch_users(
+/// Applies the changes of [`user_changes`] to the users they belong to.
+async fn change_users(
     ctx: &ImportContext,
     job: &Job,
     ids: &[&str],
-    patches: Vec<Option<Value>>,
-) -> Result<(), StoreError> {
-    let work = ids.iter().zip(patches).filter_map(|(id, patch)| {
-        let patch = patch?;
-        Some(async move {
-            let pre = Preconditions::default();
-            ctx.users.patch(&job.tenant, id, patch, &pre).await
-        })
-    });
+    changes: &[UserChange],
+) -> Result<(), DirectoryError> {
+    let work = ids
+        .iter()
+        .zip(changes)
+        .filter(|(_, change)| !change.is_empty())
+        .map(|(id, change)| ctx.users.apply(&job.tenant, id, change));
     for done in join_all(work).await {
-        done.map_err(internal)?;
+        done?;
     }
     Ok(())
 }
@@ -152,16 +118,10 @@ async fn create_new(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
-    numbers: &[&str],
-    wanted: Vec<Value>,
+    wanted: &[NewUser],
     grants: &[&Grants],
-) -> Result<Vec<(String, bool)>, StoreError> {
+) -> Result<Vec<(String, bool)>, DirectoryError> {
     let t = &job.tenant;
-    let docs = wanted
-        .into_iter()
-        .map(|w| ctx.users.prepare(w, &checked.domains))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(internal)?;
     let attach = |k: usize| grants[k].len() <= GRANTS_WITH_CREATE;
     let extra = |k: usize, id: &str| -> Vec<Write> {
         if !attach(k) {
@@ -177,25 +137,20 @@ async fn create_new(
     };
     let created = ctx
         .users
-        .create_many(t, docs, &extra)
-        .await
-        .map_err(internal)?;
+        .create_many(t, wanted, &checked.domains, &extra)
+        .await?;
     let mut ids = Vec::with_capacity(created.len());
-    for (k, (created, matricule)) in created.into_iter().zip(numbers).enumerate() {
+    for (k, (created, user)) in created.into_iter().zip(wanted).enumerate() {
         ids.push(match created {
-            Ok(user) => (user.id, attach(k)),
-            Err(e) if e.status.as_u16() == 409 => {
-                let id = ctx
-                    .users
-                    .by_employee_number(t, matricule)
-                    .await
-                    .map_err(internal)?
-                    .ok_or_else(|| {
-                        StoreError::Backend(format!("member {matricule}: {}", e.detail))
-                    })?;
-                (id, false)
+            Ok(record) => (record.id, attach(k)),
+            Err(DirectoryError::Uniqueness(taken)) => {
+                let number = [user.employee_number.as_deref().unwrap_or_default()];
+                match ctx.users.by_employee_numbers(t, &number).await?.pop() {
+                    Some(Some(id)) => (id, false),
+                    _ => return Err(DirectoryError::Uniqueness(taken)),
+                }
             }
-            Err(e) => return Err(internal(e)),
+            Err(e) => return Err(e),
         });
     }
     Ok(ids)
@@ -209,7 +164,7 @@ async fn upsert_rows(
     columns: &Columns,
     rows: &[Row],
     ledger: &ChunkLedger<'_>,
-) -> Result<Tally, StoreError> {
+) -> Result<Tally, DirectoryError> {
     let t = &job.tenant;
     let members = by_matricule(columns, rows);
     let mut grants: Vec<Grants> = Vec::with_capacity(members.len());
@@ -220,23 +175,19 @@ async fn upsert_rows(
                 let role: Role = row
                     .cell(columns, "role")
                     .parse()
-                    .map_err(StoreError::Backend)?;
+                    .map_err(DirectoryError::Invalid)?;
                 mine.push((community.clone(), role));
             }
         }
         grants.push(mine);
     }
     let numbers: Vec<&str> = members.iter().map(|(m, _)| *m).collect();
-    let owners = ctx
-        .users
-        .by_employee_numbers(t, &numbers)
-        .await
-        .map_err(internal)?;
-    // Each member's wanted body goes to the side it belongs to, existing or new.
+    let owners = ctx.users.by_employee_numbers(t, &numbers).await?;
+    // Each member's wanted user goes to the side it belongs to, existing or new.
     let (mut old, mut new) = (Vec::new(), Vec::new());
     let (mut old_wanted, mut new_wanted) = (Vec::new(), Vec::new());
     for (i, (owner, (_, rows))) in owners.iter().zip(&members).enumerate() {
-        let wanted = user_body(columns, rows[0]);
+        let wanted = new_user(columns, rows[0]);
         match owner {
             Some(id) => {
                 old.push((i, id.as_str()));
@@ -249,7 +200,7 @@ async fn upsert_rows(
         }
     }
     let old_ids: Vec<&str> = old.iter().map(|(_, id)| *id).collect();
-    let patches = user_patches(ctx, job, &old_ids, &old_wanted).await?;
+    let changes = user_changes(ctx, job, &old_ids, &old_wanted).await?;
     // The forecast, from the state before any write: a new member's memberships are all
     // created; an existing member's are what the preview says, and each counts as updated
     // when only the member's own attributes change.
@@ -261,11 +212,11 @@ async fn upsert_rows(
     }
     let mut edits: Vec<MembershipEdit> = Vec::new();
     let mut edit_changed = Vec::new();
-    for ((i, id), patch) in old.iter().zip(&patches) {
+    for ((i, id), change) in old.iter().zip(&changes) {
         for (community, role) in &grants[*i] {
             let edit = Edit::Grant(Source::File { role: *role });
             edits.push(((*id).to_owned(), community.clone(), edit));
-            edit_changed.push(patch.is_some());
+            edit_changed.push(!change.is_empty());
         }
     }
     let preview = ctx.memberships.preview_many(t, &edits).await?;
@@ -279,10 +230,9 @@ async fn upsert_rows(
         }
     }
     let tally = ledger.forecast(planned).await?;
-    patch_users(ctx, job, &old_ids, patches).await?;
-    let new_numbers: Vec<&str> = new.iter().map(|i| numbers[*i]).collect();
+    change_users(ctx, job, &old_ids, &changes).await?;
     let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
-    let created = create_new(ctx, job, checked, &new_numbers, new_wanted, &new_grants).await?;
+    let created = create_new(ctx, job, checked, &new_wanted, &new_grants).await?;
     let mut edits = changing(edits, preview);
     for (k, (id, granted)) in created.into_iter().enumerate() {
         if !granted {
@@ -303,7 +253,7 @@ pub async fn remove(
     job: &Job,
     pairs: &[(String, String)],
     ledger: &ChunkLedger<'_>,
-) -> Result<Tally, StoreError> {
+) -> Result<Tally, DirectoryError> {
     let origin = Source::File { role: Role::Member };
     let edits: Vec<MembershipEdit> = pairs
         .iter()
@@ -330,16 +280,12 @@ pub async fn apply_chunk(
     columns: &Columns,
     rows: Vec<Row>,
     ledger: &ChunkLedger<'_>,
-) -> Result<Tally, StoreError> {
+) -> Result<Tally, DirectoryError> {
     if job.mode != Mode::Delete {
         return upsert_rows(ctx, job, checked, columns, &rows, ledger).await;
     }
     let numbers: Vec<&str> = rows.iter().map(|r| r.cell(columns, "matricule")).collect();
-    let owners = ctx
-        .users
-        .by_employee_numbers(&job.tenant, &numbers)
-        .await
-        .map_err(internal)?;
+    let owners = ctx.users.by_employee_numbers(&job.tenant, &numbers).await?;
     let pairs: Vec<(String, String)> = rows
         .iter()
         .zip(owners)

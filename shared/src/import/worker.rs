@@ -15,8 +15,8 @@ use super::{JobState, Mode};
 use crate::auth::Tenants;
 use crate::blob::Blobs;
 use crate::community::{Communities, Memberships};
+use crate::directory::{DirectoryError, UserDirectory};
 use crate::ids::TenantId;
-use crate::scim::Users;
 use crate::store::{StoreError, Table};
 
 /// Everything a job needs.
@@ -24,8 +24,8 @@ use crate::store::{StoreError, Table};
 pub struct ImportContext {
     /// The table.
     pub table: Arc<dyn Table>,
-    /// Users (members are SCIM users keyed by employeeNumber).
-    pub users: Arc<Users>,
+    /// The directory's users (members are users keyed by employeeNumber).
+    pub users: Arc<UserDirectory>,
     /// Memberships.
     pub memberships: Memberships,
     /// Communities.
@@ -44,7 +44,7 @@ impl ImportContext {
     /// A context over `table` and `blobs`.
     pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
         Self {
-            users: Arc::new(Users::new(table.clone())),
+            users: Arc::new(UserDirectory::new(table.clone())),
             memberships: Memberships::new(table.clone()),
             communities: Arc::new(Communities::new(table.clone())),
             tenants: Tenants::new(table.clone()),
@@ -74,6 +74,21 @@ async fn fail(ctx: &ImportContext, job: &mut Job, reason: String) -> Result<Outc
         })
         .await?;
     Ok(Outcome::Done)
+}
+
+/// Sorts a directory failure while applying rows: storage failures and contention (the state
+/// moved under the chunk: a writer won, a user went away) are transient, so the message is
+/// delivered again and the chunk applied anew; a refusal the check did not foresee fails the
+/// job with its reason.
+fn refused<T>(applied: Result<T, DirectoryError>) -> Result<Result<T, String>, StoreError> {
+    match applied {
+        Ok(done) => Ok(Ok(done)),
+        Err(DirectoryError::Store(e)) => Err(e),
+        Err(DirectoryError::Stale | DirectoryError::Busy | DirectoryError::NotFound(_)) => {
+            Err(StoreError::Conflict)
+        }
+        Err(e) => Ok(Err(format!("the directory refused a row: {e}"))),
+    }
 }
 
 /// Runs job `id` of tenant `t` until it finishes or `deadline` passes.
@@ -153,7 +168,11 @@ pub async fn run_job(
             Some((_, done)) => done,
             None => {
                 let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
-                let tally = apply_chunk(ctx, &job, &checked, &columns, chunk, &ledger).await?;
+                let applied = apply_chunk(ctx, &job, &checked, &columns, chunk, &ledger).await;
+                let tally = match refused(applied)? {
+                    Ok(tally) => tally,
+                    Err(reason) => return fail(ctx, &mut job, reason).await,
+                };
                 ctx.data.put_checkpoint(t, id, &name, count, &tally).await?;
                 tally
             }
@@ -177,7 +196,10 @@ pub async fn run_job(
             Some((_, done)) => done,
             None => {
                 let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
-                let tally = remove(ctx, &job, pairs, &ledger).await?;
+                let tally = match refused(remove(ctx, &job, pairs, &ledger).await)? {
+                    Ok(tally) => tally,
+                    Err(reason) => return fail(ctx, &mut job, reason).await,
+                };
                 ctx.data
                     .put_checkpoint(t, id, &name, pairs.len() as u64, &tally)
                     .await?;

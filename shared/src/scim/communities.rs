@@ -6,11 +6,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::repo::{Kind, Repo, UniqueValue, no_intents};
-use super::resource::Document;
+use super::repo::{Repo, render};
 use super::schema::{ResourceType, resource_type};
 use super::service::ResourceService;
 use super::{ListParams, Preconditions, Projection, ScimError, SearchResult, StoredResource};
+use crate::directory::{Document, Kind, Records, UniqueValue, no_intents};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -34,7 +34,7 @@ impl CommunityResources {
     /// Communities read from `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
         let kind = Kind {
-            rt: resource_type("Community"),
+            name: "Community",
             key: keys::community,
             prefix: keys::COMMUNITY_PREFIX,
             count_prefix: keys::COMMUNITY_NAME_PREFIX,
@@ -46,7 +46,7 @@ impl CommunityResources {
             intents: no_intents,
         };
         Self {
-            repo: Repo::new(table, kind),
+            repo: Repo::new(Records::new(table, kind), resource_type("Community")),
         }
     }
 }
@@ -67,7 +67,7 @@ impl ResourceService for CommunityResources {
         Err(read_only())
     }
     async fn get(&self, t: &TenantId, id: &str) -> Result<StoredResource, ScimError> {
-        self.repo.fetch(t, id).await
+        Ok(self.repo.fetch(t, id).await?)
     }
     async fn replace(
         &self,
@@ -100,6 +100,6 @@ impl ResourceService for CommunityResources {
         base: &str,
         p: &Projection,
     ) -> Result<Value, ScimError> {
-        Ok(p.apply(r.render(base, "/Communities")))
+        Ok(p.apply(render(r, base, "/Communities")))
     }
 }

@@ -144,6 +144,9 @@ impl From<crate::directory::DirectoryError> for ScimError {
             D::NotFound(m) => ScimError::not_found(m),
             D::Invalid(m) => ScimError::invalid_value(m),
             D::Uniqueness(m) => ScimError::uniqueness(m),
+            // RFC 7644 §3.14: a version that does not match answers 412.
+            D::Precondition(m) => ScimError::precondition_failed(m),
+            D::Refused(m) => ScimError::forbidden(m),
             D::Stale => ScimError::precondition_failed("the resource changed meanwhile"),
             D::Busy => ScimError::conflict("the resource is being changed by others; retry"),
             D::Store(s) => s.into(),

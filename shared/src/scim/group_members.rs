@@ -1,43 +1,12 @@
 //! What a Group request says about members: PUT bodies and PATCH operations (Entra's,
 //! Okta's, RFC 7644 §3.5.2's) folded, in order, into one change of the member set.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use super::ScimError;
 use super::filter::{CompareOp, Filter, Literal};
 use super::patch::{self, Op, Operation};
-
-/// Member changes of one request, folded in order.
-#[derive(Debug, Default)]
-pub(super) struct MemberDelta {
-    pub(super) reset: bool,
-    pub(super) add: BTreeSet<String>,
-    pub(super) remove: BTreeSet<String>,
-}
-
-impl MemberDelta {
-    fn add(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.remove.remove(&id);
-            self.add.insert(id);
-        }
-    }
-    fn remove(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.add.remove(&id);
-            self.remove.insert(id);
-        }
-    }
-    pub(super) fn replace(&mut self, ids: Vec<String>) {
-        *self = Self {
-            reset: true,
-            ..Self::default()
-        };
-        self.add(ids);
-    }
-}
+use crate::directory::MemberDelta;
 
 /// The ids named by a `members` value: `[{"value": id}, …]` or a single object.
 pub(super) fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {

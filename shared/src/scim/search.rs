@@ -9,11 +9,13 @@ use serde_json::Value;
 
 use super::ListParams;
 use super::ScimError;
+use super::StoredResource;
 use super::filter::eval::{Compiled, Scope, Target, compile, matches, resolve};
 use super::filter::plan::{Plan, plan};
 use super::filter::{parse_filter, parse_path};
-use super::repo::{Repo, StoredResource, decode};
+use super::repo::Repo;
 use super::schema::Type;
+use crate::directory::records::decode;
 use crate::ids::TenantId;
 use crate::store::{Query, SkRange, keys, query_all};
 
@@ -114,7 +116,7 @@ impl Repo {
         };
         let filter =
             parse_filter(text).map_err(|e| ScimError::invalid_filter(format!("{e}: {text}")))?;
-        let compiled = compile(Scope::Resource(self.kind.rt), &filter)?;
+        let compiled = compile(Scope::Resource(self.rt), &filter)?;
         Ok(Some((filter, compiled)))
     }
 
@@ -125,14 +127,14 @@ impl Repo {
         let bad = || {
             ScimError::invalid_value(format!(
                 "sortBy {raw:?} is not an attribute of {}",
-                self.kind.rt.name
+                self.rt.name
             ))
         };
         let path = parse_path(raw).map_err(|_| bad())?;
         if path.filter.is_some() {
             return Err(bad());
         }
-        resolve(Scope::Resource(self.kind.rt), &path.attr)
+        resolve(Scope::Resource(self.rt), &path.attr)
             .map(Some)
             .map_err(|_| bad())
     }
@@ -142,7 +144,7 @@ impl Repo {
         t: &TenantId,
         filter: Option<&super::filter::Filter>,
     ) -> Result<Vec<StoredResource>, ScimError> {
-        let planned = filter.map_or(Plan::Scan, |f| plan(self.kind.rt, f, self.kind.indexed));
+        let planned = filter.map_or(Plan::Scan, |f| plan(self.rt, f, self.kind.indexed));
         match planned {
             Plan::Lookup {
                 attribute: "id",
@@ -163,11 +165,8 @@ impl Repo {
             }
             Plan::Scan => {
                 let query = Query::prefix(keys::tenant_pk(t), self.kind.prefix);
-                query_all(&*self.table, query)
-                    .await?
-                    .iter()
-                    .map(decode)
-                    .collect()
+                let items = query_all(&*self.table, query).await?;
+                Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
             }
         }
     }

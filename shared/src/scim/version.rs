@@ -25,6 +25,17 @@ fn listed(header: &str, version: u64) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == wanted)
 }
 
+/// `If-Match` is the directory's version pin (RFC 7644 §3.14).
+impl crate::directory::Pin for Preconditions {
+    fn check(&self, version: u64) -> Result<(), crate::directory::DirectoryError> {
+        self.check_match(version)
+            .map_err(|e| crate::directory::DirectoryError::Precondition(e.detail))
+    }
+    fn pinned(&self) -> bool {
+        self.if_match.is_some()
+    }
+}
+
 impl Preconditions {
     /// Fails with 412 when `If-Match` is present and does not name `version`.
     pub fn check_match(&self, version: u64) -> Result<(), ScimError> {

@@ -4,10 +4,9 @@ use std::sync::LazyLock;
 
 use super::{Attribute as A, Mutability, Returned, Schema, Type};
 
-/// URN of the core User schema.
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-/// URN of the enterprise User extension.
-pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The URNs of the core User schema and of the enterprise extension: the directory stores
+/// users in that representation.
+pub use crate::directory::user::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 
 const TYPES_EMAIL: &[&str] = &["work", "home", "other"];
 const TYPES_PHONE: &[&str] = &["work", "home", "mobile", "fax", "pager", "other"];
