@@ -16,7 +16,9 @@ pub mod ids;
 pub mod import;
 pub mod queue;
 pub mod scim;
+#[cfg(feature = "aws")]
 mod sdk_error;
 pub mod store;
 pub mod text;
+#[cfg(feature = "aws")]
 pub mod wiring;

@@ -179,3 +179,71 @@ async fn check_finds_drift_written_behind_the_directorys_back_and_repair_removes
     assert_eq!(memberships_of(&h, &a).await.len(), 1);
     assert_invariant_holds(&h).await;
 }
+
+#[tokio::test]
+async fn a_member_file_row_with_a_deleted_users_e_mail_restores_the_same_user() {
+    let h = ImportApp::new().await;
+    let csv = "matricule,email,first_name,last_name,community,role\n\
+               M7,dee@acme.test,Dee,Dow,Legal,member\n";
+    let (_, job) = h.import(csv, "UPSERT", "").await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let found = h
+        .app
+        .get("/Users?filter=userName%20eq%20%22dee@acme.test%22")
+        .await;
+    let id = found.body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = h
+        .app
+        .call(Method::DELETE, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.memberships("M7").await,
+        [],
+        "a deleted member is in no list"
+    );
+    let again = csv.replace("Dee,Dow", "Dee,Doe");
+    let (_, job) = h.import(&again, "UPSERT", "").await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let user = h.app.get(&format!("/Users/{id}")).await;
+    assert_eq!(user.status, StatusCode::OK, "the same id is back");
+    assert_eq!(
+        user.body["name"]["familyName"], "Doe",
+        "updated from the row"
+    );
+    let legal = (
+        "Legal".to_owned(),
+        "member".to_owned(),
+        "invited".to_owned(),
+    );
+    assert_eq!(h.memberships("M7").await, [legal]);
+    assert_invariant_holds(&h).await;
+}
+
+#[tokio::test]
+async fn a_patch_that_sets_active_restores_a_deleted_user_and_any_other_patch_is_a_404() {
+    let h = ImportApp::new().await;
+    let u = h.app.create_user("eve@acme.test").await;
+    let path = format!("/Users/{u}");
+    h.app.call(Method::DELETE, &path, None).await;
+    let rename = patch(json!([{"op": "replace", "path": "displayName", "value": "Eve"}]));
+    let refused = h.app.call(Method::PATCH, &path, Some(rename)).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    let off = h.app.call(Method::PATCH, &path, Some(active(false))).await;
+    assert_eq!(
+        off.status,
+        StatusCode::NOT_FOUND,
+        "deactivating stays deleted"
+    );
+    // Entra's form: a path-less replace, the boolean as a string.
+    let on = patch(json!([{"op": "Replace", "value": {"active": "True", "displayName": "Eve"}}]));
+    let back = h.app.call(Method::PATCH, &path, Some(on)).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(back.body["id"], u.as_str());
+    assert_eq!(back.body["displayName"], "Eve", "the patch applies");
+    assert_eq!(h.app.get(&path).await.status, StatusCode::OK);
+    assert_invariant_holds(&h).await;
+}

@@ -3,6 +3,7 @@
 //! ([`S3Blobs`]: SigV4-presigned PUTs with the declared headers signed).
 
 mod local;
+#[cfg(feature = "aws")]
 mod s3;
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
 pub use local::{LocalBlobs, UploadRefusal};
+#[cfg(feature = "aws")]
 pub use s3::{S3Blobs, create_bucket_if_missing};
 
 /// How long an upload URL stays valid.

@@ -107,6 +107,22 @@ impl Lifecycle {
         Ok(None)
     }
 
+    /// For each document, whether a restore key of it exists: only those may restore a
+    /// soft-deleted user ([`find_deleted`](Self::find_deleted) says which). One batched read.
+    pub async fn may_restore(
+        &self,
+        t: &TenantId,
+        docs: &[Map<String, Value>],
+    ) -> Result<Vec<bool>, StoreError> {
+        let per_doc: Vec<Vec<Key>> = docs.iter().map(|d| restore_keys(t, d)).collect();
+        let all: Vec<Key> = per_doc.iter().flatten().cloned().collect();
+        let mut found = self.table.get_many(&all).await?.into_iter();
+        Ok(per_doc
+            .iter()
+            .map(|keys| found.by_ref().take(keys.len()).any(|i| i.is_some()))
+            .collect())
+    }
+
     /// The soft-deleted user with this id, if any.
     pub async fn deleted(&self, t: &TenantId, id: &str) -> Result<Option<Deleted>, StoreError> {
         let Some(item) = self.table.get(&keys::deleted_user(t, id)).await? else {

@@ -42,4 +42,4 @@ pub use reconciler::{Drained, Reconciler};
 pub use records::{Document, Kind, Record, Records, UniqueValue, no_intents};
 pub use records_many::{Created, Extra};
 pub use user::{NewUser, UserChange};
-pub use users::UserDirectory;
+pub use users::{Made, UserDirectory};

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::change::{ATTEMPTS, Pin, settle};
 use super::records::{Document, Kind, Record, Records, UniqueValue, no_intents};
-use super::records_many::{Created, Extra};
+use super::records_many::Extra;
 use super::user::{ENTERPRISE_SCHEMA, NewUser, UserChange};
 use super::{Deleted, DirectoryError, Lifecycle, Reconciler, Target};
 use crate::auth::{TenantError, Tenants};
@@ -95,6 +95,15 @@ pub fn check(doc: &Document, domains: &[String]) -> Result<(), DirectoryError> {
     Ok(())
 }
 
+/// A user a batch create made.
+#[derive(Debug, Clone)]
+pub struct Made {
+    /// The user as stored.
+    pub record: Record,
+    /// Whether the batch's extra writes went with it (not for a restored user).
+    pub with_extra: bool,
+}
+
 /// The users of every tenant over one table.
 pub struct UserDirectory {
     records: Records,
@@ -136,7 +145,7 @@ impl UserDirectory {
             let Some(deleted) = self.lifecycle.find_deleted(t, &doc).await? else {
                 return self.records.create(t, doc).await;
             };
-            match self.restore(t, &deleted, doc.clone()).await {
+            match self.restore_checked(t, &deleted, doc.clone()).await {
                 Err(DirectoryError::Stale) => continue,
                 done => return done,
             }
@@ -144,7 +153,24 @@ impl UserDirectory {
         Err(DirectoryError::Busy)
     }
 
-    async fn restore(
+    /// The soft-deleted user with this id, if any.
+    pub async fn deleted(&self, t: &TenantId, id: &str) -> Result<Option<Deleted>, StoreError> {
+        self.lifecycle.deleted(t, id).await
+    }
+
+    /// Restores the soft-deleted user `deleted` (same id) with the body `body`, which must keep
+    /// the tenant's policy; [`DirectoryError::Stale`] when someone restored or purged it first.
+    pub async fn restore(
+        &self,
+        t: &TenantId,
+        deleted: &Deleted,
+        body: Document,
+    ) -> Result<Record, DirectoryError> {
+        check(&body, &self.domains(t).await?)?;
+        self.restore_checked(t, deleted, body).await
+    }
+
+    async fn restore_checked(
         &self,
         t: &TenantId,
         deleted: &Deleted,
@@ -250,36 +276,42 @@ impl UserDirectory {
     }
 
     /// Creates users, each with the writes `extra` makes for it (its memberships, say) in its
-    /// transaction; each outcome is what a single create would have had (a user outside the
-    /// allowed `domains`, read once by the caller, is refused without being written).
+    /// transaction; each outcome is what a single create would have had: a user outside the
+    /// allowed `domains` (read once by the caller) is refused without being written, and one
+    /// whose userName or e-mail is a soft-deleted user's restores that user, without `extra`.
     pub async fn create_many(
         &self,
         t: &TenantId,
         users: &[NewUser],
         domains: &[String],
         extra: &Extra<'_>,
-    ) -> Result<Vec<Created>, DirectoryError> {
-        let mut refused = Vec::new();
-        let mut bodies = Vec::new();
-        let mut positions = Vec::new();
-        for (i, user) in users.iter().enumerate() {
-            let doc = user.record();
-            match check(&doc, domains) {
-                Ok(()) => {
-                    positions.push(i);
-                    bodies.push(doc);
-                }
-                Err(e) => refused.push((i, e)),
+    ) -> Result<Vec<Result<Made, DirectoryError>>, DirectoryError> {
+        let docs: Vec<Document> = users.iter().map(NewUser::record).collect();
+        let restorable = self.lifecycle.may_restore(t, &docs).await?;
+        let mut out: Vec<Option<Result<Made, DirectoryError>>> =
+            (0..users.len()).map(|_| None).collect();
+        let (mut bodies, mut positions) = (Vec::new(), Vec::new());
+        for (i, (doc, restore)) in docs.into_iter().zip(restorable).enumerate() {
+            if let Err(e) = check(&doc, domains) {
+                out[i] = Some(Err(e));
+            } else if restore {
+                let restored = self.create(t, doc).await;
+                out[i] = Some(restored.map(|record| Made {
+                    record,
+                    with_extra: false,
+                }));
+            } else {
+                positions.push(i);
+                bodies.push(doc);
             }
         }
         let shifted = |k: usize, id: &str| extra(positions[k], id);
         let created = self.records.create_many(t, bodies, &shifted).await?;
-        let mut out: Vec<Option<Created>> = (0..users.len()).map(|_| None).collect();
         for (k, c) in created.into_iter().enumerate() {
-            out[positions[k]] = Some(c);
-        }
-        for (i, e) in refused {
-            out[i] = Some(Err(e));
+            out[positions[k]] = Some(c.map(|record| Made {
+                record,
+                with_extra: true,
+            }));
         }
         Ok(out.into_iter().map(|c| c.expect("an outcome")).collect())
     }

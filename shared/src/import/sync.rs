@@ -142,7 +142,7 @@ async fn create_new(
     let mut ids = Vec::with_capacity(created.len());
     for (k, (created, user)) in created.into_iter().zip(wanted).enumerate() {
         ids.push(match created {
-            Ok(record) => (record.id, attach(k)),
+            Ok(made) => (made.record.id, made.with_extra && attach(k)),
             Err(DirectoryError::Uniqueness(taken)) => {
                 let number = [user.employee_number.as_deref().unwrap_or_default()];
                 match ctx.users.by_employee_numbers(t, &number).await?.pop() {

@@ -2,8 +2,11 @@
 //! once. Adapters: an in-process channel and worker task ([`LocalQueue`]) and SQS ([`SqsQueue`]).
 
 mod batch;
+#[cfg(feature = "aws")]
 mod notify_sqs;
+#[cfg(feature = "aws")]
 mod poll_sqs;
+#[cfg(feature = "aws")]
 mod sqs;
 
 use async_trait::async_trait;
@@ -13,8 +16,11 @@ use crate::ids::TenantId;
 use crate::import::{ImportContext, run_job};
 
 pub use batch::{Delivery, process_batch};
+#[cfg(feature = "aws")]
 pub use notify_sqs::SqsNotifier;
+#[cfg(feature = "aws")]
 pub use poll_sqs::BATCH_TIME;
+#[cfg(feature = "aws")]
 pub use sqs::{MAX_RECEIVES, SqsQueue, create_queue_if_missing};
 
 /// "Run (or continue) this job."

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::repo::{Repo, render};
@@ -11,7 +12,9 @@ use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError, StoredResource, patch};
 use crate::community::{Communities, Memberships};
-use crate::directory::{Members, UserDirectory, is_active, users};
+use crate::directory::{
+    ATTEMPTS, DirectoryError, Document, Members, UserDirectory, is_active, users,
+};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -78,7 +81,9 @@ impl Users {
             .await
     }
 
-    /// Applies a PatchOp body (RFC 7644 §3.5.2), all operations or none.
+    /// Applies a PatchOp body (RFC 7644 §3.5.2), all operations or none. On a soft-deleted
+    /// user, a PATCH that sets `active` to true restores it (same id) with the patch applied,
+    /// as identity providers reactivate users; any other PATCH of it answers 404.
     pub async fn patch(
         &self,
         t: &TenantId,
@@ -87,15 +92,38 @@ impl Users {
         pre: &Preconditions,
     ) -> Result<StoredResource, ScimError> {
         let ops = patch::parse_request(body)?;
-        self.directory
-            .change(t, id, pre, |current| {
-                let mut doc = current.body();
-                for op in &ops {
-                    patch::apply(user_rt(), &mut doc, op)?;
-                }
-                Ok(Some(normalize(user_rt(), Value::Object(doc))?))
-            })
-            .await
+        let patched = |mut doc: Document| -> Result<Document, ScimError> {
+            for op in &ops {
+                patch::apply(user_rt(), &mut doc, op)?;
+            }
+            normalize(user_rt(), Value::Object(doc))
+        };
+        for _ in 0..ATTEMPTS {
+            let changed: Result<StoredResource, ScimError> = self
+                .directory
+                .change(t, id, pre, |current| Ok(Some(patched(current.body())?)))
+                .await;
+            let missing = match changed {
+                Err(e) if e.status == StatusCode::NOT_FOUND => e,
+                done => return done,
+            };
+            let Some(deleted) = self.directory.deleted(t, id).await? else {
+                return Err(missing);
+            };
+            let mut body = deleted.doc.clone();
+            body.remove("id");
+            body.remove("meta");
+            body.remove("active");
+            let doc = patched(body)?;
+            if doc.get("active") != Some(&Value::Bool(true)) {
+                return Err(missing);
+            }
+            match self.directory.restore(t, &deleted, doc).await {
+                Err(DirectoryError::Stale) => continue,
+                restored => return Ok(restored?),
+            }
+        }
+        Err(DirectoryError::Busy.into())
     }
 
     /// Soft-deletes a user (RFC 7644 §3.6: it is no longer returned): it leaves every group

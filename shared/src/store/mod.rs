@@ -6,6 +6,7 @@
 //! the same. [`contract`] holds the test suite every adapter must pass.
 
 pub mod contract;
+#[cfg(feature = "aws")]
 mod dynamo;
 mod embedded;
 mod error;
@@ -14,6 +15,7 @@ mod pack;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "aws")]
 pub use dynamo::{DynamoTable, client_from_env as dynamo_client_from_env, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
