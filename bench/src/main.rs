@@ -20,7 +20,7 @@ pub struct Args {
     /// Bearer token.
     #[arg(long)]
     token: String,
-    /// get | filter | create | member-add | list
+    /// get | filter | create | member-add | member-churn | list
     #[arg(long)]
     scenario: Scenario,
     /// Concurrent connections.
@@ -35,7 +35,7 @@ pub struct Args {
     /// Users to create before measuring.
     #[arg(long, default_value_t = 1000)]
     seed: usize,
-    /// Members of the group that `member-add` targets.
+    /// Members of the group that `member-add` and `member-churn` target.
     #[arg(long, default_value_t = 0)]
     group_size: usize,
     /// A label for the JSON line.

@@ -17,8 +17,12 @@ pub enum Scenario {
     Filter,
     /// POST /Users
     Create,
-    /// PATCH /Groups/{id} adding one member
+    /// PATCH /Groups/{id} adding one member (already a member: the group holds every seeded
+    /// user, as identity providers re-send adds)
     MemberAdd,
+    /// PATCH /Groups/{id} adding, then removing, a user who is not a member: every request
+    /// changes the group (seed more users than `--group-size`; the rest are the pool)
+    MemberChurn,
     /// GET /Users?count=100
     List,
 }
@@ -32,6 +36,7 @@ const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub struct Setup {
     users: Arc<Vec<(String, String)>>,
     group: Option<String>,
+    group_size: usize,
     run: u64,
 }
 
@@ -76,7 +81,7 @@ impl Setup {
         )
         .await?;
         let mut group = None;
-        if matches!(args.scenario, Scenario::MemberAdd) {
+        if matches!(args.scenario, Scenario::MemberAdd | Scenario::MemberChurn) {
             let (status, g) = http
                 .json(
                     "POST",
@@ -100,6 +105,7 @@ impl Setup {
         Ok(Self {
             users: Arc::new(users),
             group,
+            group_size: args.group_size,
             run,
         })
     }
@@ -130,6 +136,14 @@ impl Setup {
             Scenario::MemberAdd => {
                 let group = self.group.as_deref().unwrap_or_default();
                 let ops = json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": pick.0}]}]});
+                ("PATCH", format!("/Groups/{group}"), Some(ops))
+            }
+            Scenario::MemberChurn => {
+                let group = self.group.as_deref().unwrap_or_default();
+                let pool = &self.users[self.group_size.min(self.users.len() - 1)..];
+                let user = &pool[(w * 7919 + (n / 2) as usize * 104_729) % pool.len()].0;
+                let op = if n.is_multiple_of(2) { "add" } else { "remove" };
+                let ops = json!({"schemas": [PATCH], "Operations": [{"op": op, "path": "members", "value": [{"value": user}]}]});
                 ("PATCH", format!("/Groups/{group}"), Some(ops))
             }
         }

@@ -240,3 +240,26 @@ async fn adding_one_member_to_a_large_group_costs_the_same_store_work_as_to_a_sm
     }
     assert_eq!(cost[0], cost[1], "store calls for 1 vs 300 members");
 }
+
+#[tokio::test]
+async fn adding_a_present_member_or_removing_an_absent_one_writes_nothing() {
+    let (app, calls) = counted_app().await;
+    let (a, b) = (app.create_user("a").await, app.create_user("b").await);
+    let g = app.create_group("G", &[&a]).await;
+    *calls.lock().unwrap() = Default::default();
+    let ops = patch(json!([
+        {"op": "add", "path": "members", "value": [{"value": a}]},
+        {"op": "remove", "path": format!("members[value eq \"{b}\"]")}
+    ]));
+    let answer = app
+        .call(Method::PATCH, &format!("/Groups/{g}"), Some(ops))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    assert_eq!(calls.lock().unwrap().writes, 0);
+    let real = patch(json!([{"op": "add", "path": "members", "value": [{"value": b}]}]));
+    app.call(Method::PATCH, &format!("/Groups/{g}"), Some(real))
+        .await;
+    assert!(calls.lock().unwrap().writes > 0, "a real change writes");
+    let members = app.get(&format!("/Groups/{g}")).await.body["members"].clone();
+    assert_eq!(members.as_array().map(Vec::len), Some(2));
+}

@@ -4,57 +4,16 @@
 //! the group's intent in its own transaction (its mappings by name may give other
 //! communities); a member change records each user's.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::change::Pin;
+use super::members::Planned;
 use super::records::{Document, Kind, Record, Records, UniqueValue};
-use super::{DirectoryError, Intents, Members, Reconciler, Target, Unpinned};
+use super::{DirectoryError, Intents, MemberDelta, Members, Reconciler, Target, Unpinned};
 use crate::ids::TenantId;
 use crate::store::{StoreError, Table, Write, keys};
-
-/// A change of a group's member set: ids to add and to remove, or a reset to exactly the ids
-/// added. Folded in order: the last word on an id wins.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct MemberDelta {
-    reset: bool,
-    add: BTreeSet<String>,
-    remove: BTreeSet<String>,
-}
-
-impl MemberDelta {
-    /// Adds users (an add after a remove of the same id cancels the remove).
-    pub fn add(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.remove.remove(&id);
-            self.add.insert(id);
-        }
-    }
-
-    /// Removes users (a remove after an add of the same id cancels the add).
-    pub fn remove(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.add.remove(&id);
-            self.remove.insert(id);
-        }
-    }
-
-    /// Makes the members exactly `ids`.
-    pub fn replace(&mut self, ids: Vec<String>) {
-        *self = Self {
-            reset: true,
-            ..Self::default()
-        };
-        self.add(ids);
-    }
-
-    /// Whether the delta changes nothing.
-    pub fn is_empty(&self) -> bool {
-        !self.reset && self.add.is_empty() && self.remove.is_empty()
-    }
-}
 
 fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
     let mut out = Vec::new();
@@ -149,44 +108,13 @@ impl GroupDirectory {
         Ok(self.members.of_group(t, group).await?)
     }
 
-    /// [`DirectoryError::Invalid`] naming the first id that is no live user. A fast refusal
-    /// before any write; the add itself checks again in its transaction.
-    async fn check_users(
-        &self,
-        t: &TenantId,
-        ids: &BTreeSet<String>,
-    ) -> Result<(), DirectoryError> {
-        let keys: Vec<_> = ids.iter().map(|id| keys::user(t, id)).collect();
-        let found = self.records.table().get_many(&keys).await?;
-        if let Some((id, _)) = ids.iter().zip(found).find(|(_, item)| item.is_none()) {
-            return Err(DirectoryError::Invalid(format!(
-                "member {id:?} is not a user of this tenant"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Writes member changes (each with its user's intent, an add only while the user is
-    /// live), then settles the intents so the caller's answer already reflects them.
-    async fn apply_delta(
-        &self,
-        t: &TenantId,
-        group: &str,
-        delta: MemberDelta,
-    ) -> Result<(), DirectoryError> {
-        if delta.is_empty() {
+    /// Writes the planned member changes (each with its user's intent, an add only while the
+    /// user is live), then settles the intents so the caller's answer already reflects them.
+    async fn apply(&self, t: &TenantId, group: &str, plan: Planned) -> Result<(), DirectoryError> {
+        let Planned { add, remove } = plan;
+        if add.is_empty() && remove.is_empty() {
             return Ok(());
         }
-        let remove: Vec<String> = if delta.reset {
-            let current = self.members.of_group(t, group).await?;
-            current
-                .into_iter()
-                .filter(|id| !delta.add.contains(id))
-                .collect()
-        } else {
-            delta.remove.into_iter().collect()
-        };
-        let add: Vec<String> = delta.add.into_iter().collect();
         let touched: Vec<Target> = remove
             .iter()
             .chain(&add)
@@ -219,9 +147,9 @@ impl GroupDirectory {
         doc: Document,
         members: MemberDelta,
     ) -> Result<Record, DirectoryError> {
-        self.check_users(t, &members.add).await?;
+        let plan = self.members.plan(t, None, members).await?;
         let group = self.records.create(t, doc).await?;
-        if let Err(e) = self.apply_delta(t, &group.id, members).await {
+        if let Err(e) = self.apply(t, &group.id, plan).await {
             let _ = self.records.remove(t, &group.id, &Unpinned).await;
             return Err(e);
         }
@@ -248,7 +176,7 @@ impl GroupDirectory {
         F: FnMut(&Record) -> Result<Option<Document>, E>,
         E: From<DirectoryError>,
     {
-        self.check_users(t, &members.add).await?;
+        let plan = self.members.plan(t, Some(id), members).await?;
         let mut old = String::new();
         let group = self
             .records
@@ -257,7 +185,7 @@ impl GroupDirectory {
                 change(current)
             })
             .await?;
-        self.apply_delta(t, &group.id, members).await?;
+        self.apply(t, &group.id, plan).await?;
         self.after_rename(t, &old, &group).await;
         Ok(group)
     }

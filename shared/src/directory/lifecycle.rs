@@ -92,10 +92,8 @@ impl Lifecycle {
         t: &TenantId,
         doc: &Map<String, Value>,
     ) -> Result<Option<Deleted>, StoreError> {
-        for key in restore_keys(t, doc) {
-            let Some(item) = self.table.get(&key).await? else {
-                continue;
-            };
+        let keys = restore_keys(t, doc);
+        for item in self.table.get_many(&keys).await?.into_iter().flatten() {
             let id = serde_json::from_slice::<Value>(&item.body)
                 .ok()
                 .and_then(|v| v["id"].as_str().map(str::to_owned))

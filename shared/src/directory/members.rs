@@ -6,6 +6,7 @@
 //! ([`Intents::mark`]); an add also checks, in that transaction, that the user is live, so a
 //! delete of the user and its addition to a group can never both win.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -165,5 +166,121 @@ impl Members {
             .into_iter()
             .map(|i| i.key.sk[prefix.len()..].to_owned())
             .collect())
+    }
+}
+
+/// A change of a group's member set: ids to add and to remove, or a reset to exactly the ids
+/// added. Folded in order: the last word on an id wins.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberDelta {
+    reset: bool,
+    add: BTreeSet<String>,
+    remove: BTreeSet<String>,
+}
+
+impl MemberDelta {
+    /// Adds users (an add after a remove of the same id cancels the remove).
+    pub fn add(&mut self, ids: Vec<String>) {
+        for id in ids {
+            self.remove.remove(&id);
+            self.add.insert(id);
+        }
+    }
+
+    /// Removes users (a remove after an add of the same id cancels the add).
+    pub fn remove(&mut self, ids: Vec<String>) {
+        for id in ids {
+            self.add.remove(&id);
+            self.remove.insert(id);
+        }
+    }
+
+    /// Makes the members exactly `ids`.
+    pub fn replace(&mut self, ids: Vec<String>) {
+        *self = Self {
+            reset: true,
+            ..Self::default()
+        };
+        self.add(ids);
+    }
+
+    /// Whether the delta changes nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.reset && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// What a [`MemberDelta`] changes in a group as stored: the users to add (live, not members
+/// yet) and the members to remove.
+#[derive(Debug, Default)]
+pub(crate) struct Planned {
+    pub(crate) add: Vec<String>,
+    pub(crate) remove: Vec<String>,
+}
+
+impl Members {
+    /// Plans `delta` against `group` as stored (`None`: a group being created, without
+    /// members): an add of a present member and a remove of an absent one change nothing, so
+    /// they write nothing and record no intent. [`DirectoryError::Invalid`] names the first id
+    /// to add that is no live user (the add checks again in its transaction).
+    pub(crate) async fn plan(
+        &self,
+        t: &TenantId,
+        group: Option<&str>,
+        delta: MemberDelta,
+    ) -> Result<Planned, DirectoryError> {
+        let MemberDelta { reset, add, remove } = delta;
+        let mut keys: Vec<Key> = add.iter().map(|u| keys::user(t, u)).collect();
+        let current: Option<BTreeSet<String>> = match group {
+            Some(g) if reset => Some(self.of_group(t, g).await?.into_iter().collect()),
+            Some(g) => {
+                keys.extend(
+                    add.iter()
+                        .chain(&remove)
+                        .map(|u| keys::group_member(t, g, u)),
+                );
+                None
+            }
+            None => Some(BTreeSet::new()),
+        };
+        let mut found = self.table.get_many(&keys).await?.into_iter();
+        let live: Vec<bool> = found
+            .by_ref()
+            .take(add.len())
+            .map(|i| i.is_some())
+            .collect();
+        if let Some((id, _)) = add.iter().zip(&live).find(|(_, live)| !**live) {
+            return Err(DirectoryError::Invalid(format!(
+                "member {id:?} is not a user of this tenant"
+            )));
+        }
+        Ok(match current {
+            Some(current) => Planned {
+                add: add.difference(&current).cloned().collect(),
+                remove: if reset {
+                    current.difference(&add).cloned().collect()
+                } else {
+                    Vec::new()
+                },
+            },
+            None => {
+                let present: Vec<bool> = found.map(|i| i.is_some()).collect();
+                let (was_in, was_out) = present.split_at(add.len());
+                Planned {
+                    add: add
+                        .iter()
+                        .zip(was_in)
+                        .filter(|(_, p)| !**p)
+                        .map(|(u, _)| u.clone())
+                        .collect(),
+                    remove: remove
+                        .iter()
+                        .zip(was_out)
+                        .filter(|(_, p)| **p)
+                        .map(|(u, _)| u.clone())
+                        .collect(),
+                }
+            }
+        })
     }
 }

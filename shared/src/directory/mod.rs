@@ -14,6 +14,13 @@
 //! request and in the background ([`Maintenance`]), so a crash at any point leaves intents
 //! behind that heal.
 //! [`check`] verifies the whole invariant of a tenant on demand and repairs it.
+//!
+//! **Commands.** Protocols translate their requests into the directory's services:
+//! [`UserDirectory`] (create or restore, change, soft delete, batch create of [`NewUser`]s and
+//! [`UserChange`]s) and [`GroupDirectory`] (create, change with a [`MemberDelta`], delete),
+//! over [`Records`] that keep unique indexes in the same transaction. Errors are
+//! [`DirectoryError`]s, which keep their storage cause; SCIM, the admin API and imports each
+//! turn them into their own answers.
 
 mod change;
 pub mod check;
@@ -33,11 +40,11 @@ pub mod users;
 pub use change::{ATTEMPTS, Pin, Unpinned, settle};
 pub use derive::{UserDerivation, expected_sources, with_group_sources};
 pub use error::DirectoryError;
-pub use groups::{GroupDirectory, MemberDelta};
+pub use groups::GroupDirectory;
 pub use intent::{Intents, Pending, Target};
 pub use lifecycle::{Deleted, Lifecycle, Unique, is_active};
 pub use maintenance::{Done, Maintenance, Task};
-pub use members::Members;
+pub use members::{MemberDelta, Members};
 pub use reconciler::{Drained, Reconciler};
 pub use records::{Document, Kind, Record, Records, UniqueValue, no_intents};
 pub use records_many::{Created, Extra};
