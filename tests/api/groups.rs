@@ -263,3 +263,54 @@ async fn adding_a_present_member_or_removing_an_absent_one_writes_nothing() {
     let members = app.get(&format!("/Groups/{g}")).await.body["members"].clone();
     assert_eq!(members.as_array().map(Vec::len), Some(2));
 }
+
+#[tokio::test]
+async fn a_group_with_entras_own_schema_urn_is_created_and_its_attributes_ignored() {
+    let app = TestApp::new().await;
+    let adscim = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", adscim],
+        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+        "displayName": "Group1DisplayName",
+        adscim: {"description": "ignored"},
+        "members": []
+    });
+    let created = app.post("/Groups", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["displayName"], "Group1DisplayName");
+    assert!(created.body.get(adscim).is_none());
+    assert_eq!(
+        created.body["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])
+    );
+    let user_on_a_group =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "displayName": "x"});
+    app.post("/Groups", user_on_a_group)
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn a_group_patch_that_asks_for_attributes_answers_200_with_them_and_otherwise_204() {
+    let app = TestApp::new().await;
+    let a = app.create_user("a").await;
+    let g = app.create_group("G", &[]).await;
+    let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": a}]}]));
+    let path = format!("/Groups/{g}?attributes=members");
+    let answer = app.call(Method::PATCH, &path, Some(add.clone())).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["members"][0]["value"], a.as_str());
+    assert!(
+        answer.body.get("displayName").is_none(),
+        "only what was asked"
+    );
+    let excluded = format!("/Groups/{g}?excludedAttributes=members");
+    let answer = app.call(Method::PATCH, &excluded, Some(add.clone())).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["displayName"], "G");
+    assert!(answer.body.get("members").is_none());
+    let plain = app
+        .call(Method::PATCH, &format!("/Groups/{g}"), Some(add))
+        .await;
+    assert_eq!(plain.status, StatusCode::NO_CONTENT);
+}

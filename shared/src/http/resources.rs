@@ -276,7 +276,12 @@ async fn patch<S: Pick>(
     let svc = S::pick(&state);
     let p = projection(&**svc, &ctx)?;
     let saved = svc.patch(&ctx.tenant, &id, body, &ctx.pre).await?;
-    if !svc.patch_returns_resource() {
+    // RFC 7644 §3.5.2: a PATCH that asks for attributes (or excludes some) answers 200 with
+    // the resource; otherwise a group answers 204, as identity providers expect.
+    let asked = ["attributes", "excludedAttributes"]
+        .iter()
+        .any(|name| ctx.query.keys().any(|k| k.eq_ignore_ascii_case(name)));
+    if !svc.patch_returns_resource() && !asked {
         let mut response = StatusCode::NO_CONTENT.into_response();
         if let Ok(tag) = crate::scim::etag(saved.version).parse() {
             response.headers_mut().insert(axum::http::header::ETAG, tag);

@@ -128,12 +128,14 @@ fn check_schemas(rt: &ResourceType, schemas: Option<&Value>) -> Result<(), ScimE
         };
         if urn.eq_ignore_ascii_case(rt.schema.id) {
             has_core = true;
-        } else if rt.extension(urn).is_none() {
+        } else if rt.extension(urn).is_none() && is_other_core(rt, urn) {
             return Err(ScimError::invalid_value(format!(
                 "schema {urn} is not supported on a {}",
                 rt.name
             )));
         }
+        // Any other URN (an identity provider's own, such as Entra's ADSCIM Group schema) is
+        // accepted and its attributes ignored, as unknown attributes are.
     }
     if !has_core {
         return Err(ScimError::invalid_syntax(format!(
@@ -142,6 +144,13 @@ fn check_schemas(rt: &ResourceType, schemas: Option<&Value>) -> Result<(), ScimE
         )));
     }
     Ok(())
+}
+
+/// Whether `urn` is the core schema of another resource type (a User body sent as a Group).
+fn is_other_core(rt: &ResourceType, urn: &str) -> bool {
+    super::schema::resource_types()
+        .iter()
+        .any(|other| other.name != rt.name && urn.eq_ignore_ascii_case(other.schema.id))
 }
 
 /// Stores `value` of `attr` in `doc` (inside the extension object `ext` when given).
