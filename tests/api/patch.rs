@@ -264,3 +264,33 @@ async fn a_path_naming_the_enterprise_extension_adds_replaces_and_removes_it_who
     assert!(user.get(ENTERPRISE).is_none());
     assert_eq!(user["schemas"], json!([USER]));
 }
+
+#[tokio::test]
+async fn entras_wrapped_single_values_are_unwrapped_and_other_arrays_still_refused() {
+    let app = TestApp::new().await;
+    let id = user_with_work_email(&app).await;
+    let boss = app.create_user("boss").await;
+    let wrapped = |v: &str| json!([{"$ref": null, "value": v}]);
+    let manager = format!("{ENTERPRISE}:manager");
+    let user = patched(
+        &app,
+        &id,
+        json!([
+            {"op": "Add", "path": manager, "value": wrapped(&boss)},
+            {"op": "Replace", "path": "displayName", "value": wrapped("Pat Doe")},
+            {"op": "Replace", "path": "title", "value": wrapped("Lead")}
+        ]),
+    )
+    .await;
+    assert_eq!(user[ENTERPRISE]["manager"], json!({"value": boss}));
+    assert_eq!(user["displayName"], "Pat Doe");
+    assert_eq!(user["title"], "Lead");
+    let two = json!([{"op": "Replace", "path": "title", "value": ["a", "b"]}]);
+    let refused = app
+        .call(Method::PATCH, &format!("/Users/{id}"), Some(patch(two)))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let body = json!({"schemas": [USER], "userName": "wrapped", "displayName": wrapped("W")});
+    let created = app.post("/Users", body).await;
+    assert_eq!(created.body["displayName"], "W", "{}", created.body);
+}

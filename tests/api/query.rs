@@ -88,6 +88,10 @@ async fn filters_select_users_by_every_operator_with_each_attributes_case_rules(
             vec!["jsmith@example.com"],
         ),
         (
+            r#"emails[type eq "work"].value co "example.com""#,
+            vec!["bjensen@example.com"],
+        ),
+        (
             r#"emails co "personal""#,
             vec![
                 "bjensen@example.com",

@@ -193,6 +193,30 @@ fn put(
     Ok(())
 }
 
+/// Entra ID, without its `aadOptscim062020` flag, sends a single value wrapped as
+/// `[{"$ref": null, "value": X}]` (for `displayName`, `manager`, …): a one-element array of an
+/// object holding `value` and at most a null `$ref` stands for X (for a complex attribute,
+/// `{"value": X}`). Anything else is left for the type checks to judge.
+fn unwrap_single(attr: &Attribute, value: Value) -> Value {
+    let Value::Array(items) = &value else {
+        return value;
+    };
+    let [Value::Object(item)] = items.as_slice() else {
+        return value;
+    };
+    let plain = item.contains_key("value")
+        && item
+            .iter()
+            .all(|(k, v)| k == "value" || (k == "$ref" && v.is_null()));
+    if !plain {
+        return value;
+    }
+    match attr.ty {
+        Type::Complex => serde_json::json!({"value": item["value"]}),
+        _ => item["value"].clone(),
+    }
+}
+
 /// Checks one attribute's value; `Ok(None)` means "absent" (null, "", [] or {}).
 pub fn normalize_value(attr: &Attribute, value: Value) -> Result<Option<Value>, ScimError> {
     if !attr.multi_valued {
@@ -223,6 +247,7 @@ pub fn normalize_value(attr: &Attribute, value: Value) -> Result<Option<Value>, 
 }
 
 fn normalize_single(attr: &Attribute, value: Value) -> Result<Option<Value>, ScimError> {
+    let value = unwrap_single(attr, value);
     let wrong = |kind: &str| {
         Err(ScimError::invalid_value(format!(
             "{} must be {kind}",

@@ -239,8 +239,26 @@ impl<'a> Parser<'a> {
                 return Err(self.error("a value filter follows an attribute, not a sub-attribute"));
             }
             let inner = self.value_filter()?;
+            if self.eat(".") {
+                // Outside RFC 7644's grammar but sent by several clients:
+                // `emails[type eq "work"].value eq "x"` reads as
+                // `emails[type eq "work" and value eq "x"]`.
+                let sub = AttrPath {
+                    urn: None,
+                    name: self.name()?,
+                    sub: None,
+                };
+                let tail = self.condition(sub)?;
+                let both = Filter::And(Box::new(inner), Box::new(tail));
+                return Ok(Filter::ValuePath(path, Box::new(both)));
+            }
             return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
+        self.condition(path)
+    }
+
+    /// The operator and value that follow an attribute path in a comparison.
+    fn condition(&mut self, path: AttrPath) -> Result<Filter, SyntaxError> {
         if !self.ws() {
             return Err(self.error("expected an operator after the attribute"));
         }

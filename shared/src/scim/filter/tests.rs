@@ -360,3 +360,14 @@ fn no_input_makes_the_parsers_panic() {
         let _ = parse_path(&text);
     }
 }
+
+#[test]
+fn a_sub_attribute_after_a_value_filter_joins_the_filter_with_and() {
+    let joined = parse_filter(r#"emails[type eq "work"].value eq "a@b.c""#).unwrap();
+    let written = parse_filter(r#"emails[type eq "work" and value eq "a@b.c"]"#).unwrap();
+    assert_eq!(joined, written);
+    let present = parse_filter(r#"emails[type eq "work"].value pr and userName sw "a""#);
+    assert!(present.is_ok(), "{present:?}");
+    assert!(parse_filter(r#"emails[type eq "work"].value"#).is_err());
+    assert!(parse_filter(r#"emails[type eq "work"]."#).is_err());
+}
