@@ -108,7 +108,7 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
     let days = older_than_days
         .or(tenant.deleted_user_retention_days)
         .unwrap_or(muster::auth::DEFAULT_RETENTION_DAYS);
-    let cutoff = muster::directory::maintenance::days_ago(days);
+    let cutoff = muster::ids::days_ago(days);
     let purged = Lifecycle::new(table).purge(&t, &cutoff).await?;
     print(
         &json!({"purged": purged, "deleted_before": cutoff}),

@@ -49,6 +49,13 @@ pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The instant `days` days before now, in the form of [`now_rfc3339`] (so the two compare as
+/// strings).
+pub fn days_ago(days: u32) -> String {
+    (Utc::now() - chrono::Duration::days(i64::from(days)))
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// A tenant's id: 1 to 63 characters of `a-z`, `0-9` and `-`, starting with a letter or digit.
 /// It appears in URLs (`/tenants/{id}/scim/v2`) and in storage keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::change::Pin;
 use super::members::Planned;
-use super::records::{Document, Kind, Record, Records, UniqueValue};
+use super::records::{Document, Kind, Record, Records, UniqueValue, pointed_id};
 use super::{DirectoryError, Intents, MemberDelta, Members, Reconciler, Target, Unpinned};
 use crate::ids::TenantId;
 use crate::store::{StoreError, Table, Write, keys};
@@ -98,9 +98,7 @@ impl GroupDirectory {
         name: &str,
     ) -> Result<Option<String>, StoreError> {
         let item = self.records.table().get(&keys::group_name(t, name)).await?;
-        Ok(item
-            .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
-            .and_then(|v| v["id"].as_str().map(str::to_owned)))
+        Ok(item.as_ref().and_then(pointed_id))
     }
 
     /// The ids of a group's members.

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::DirectoryError;
 use super::intent::{Intents, Target};
+use super::records::{index_item, pointed_id};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
 
@@ -66,17 +67,13 @@ fn restore_keys(t: &TenantId, doc: &Map<String, Value>) -> Vec<Key> {
 
 fn pointer(key: Key, id: &str) -> Write {
     Write::Put {
-        item: Item::new(
-            key,
-            1,
-            serde_json::to_vec(&json!({ "id": id })).expect("json"),
-        ),
+        item: index_item(key, id),
         condition: Condition::Always,
     }
 }
 
 fn points_to(item: &Item, id: &str) -> bool {
-    serde_json::from_slice::<Value>(&item.body).is_ok_and(|v| v["id"] == id)
+    pointed_id(item).as_deref() == Some(id)
 }
 
 impl Lifecycle {
@@ -94,10 +91,7 @@ impl Lifecycle {
     ) -> Result<Option<Deleted>, StoreError> {
         let keys = restore_keys(t, doc);
         for item in self.table.get_many(&keys).await?.into_iter().flatten() {
-            let id = serde_json::from_slice::<Value>(&item.body)
-                .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let id = pointed_id(&item).unwrap_or_default();
             if let Some(found) = self.deleted(t, &id).await? {
                 return Ok(Some(found));
             }
@@ -228,11 +222,7 @@ impl Lifecycle {
         ];
         let labels: Vec<&str> = unique.iter().map(|(_, label)| *label).collect();
         writes.extend(unique.into_iter().map(|(key, _)| Write::Put {
-            item: Item::new(
-                key,
-                1,
-                serde_json::to_vec(&json!({ "id": id })).expect("json"),
-            ),
+            item: index_item(key, id),
             condition: Condition::NotExists,
         }));
         let restore = restore_keys(t, &deleted.doc);

@@ -5,13 +5,12 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::check::{Checker, Report};
 use super::{Drained, Lifecycle, Reconciler};
 use crate::auth::{DEFAULT_RETENTION_DAYS, Tenant, Tenants};
-use crate::ids::TenantId;
+use crate::ids::{TenantId, days_ago};
 use crate::store::{StoreError, Table};
 
 /// One scheduled task, as the event that asks for it (`{"task": "drain"}`,
@@ -87,11 +86,6 @@ impl Done {
 #[derive(Clone)]
 pub struct Maintenance {
     table: Arc<dyn Table>,
-}
-
-/// The RFC 3339 instant `days` days before now.
-pub fn days_ago(days: u32) -> String {
-    (Utc::now() - Duration::days(i64::from(days))).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Maintenance {

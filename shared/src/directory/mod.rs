@@ -26,7 +26,7 @@ mod change;
 pub mod check;
 pub(crate) mod derive;
 mod error;
-pub mod groups;
+mod groups;
 pub mod intent;
 mod lifecycle;
 pub mod maintenance;
@@ -35,7 +35,7 @@ mod reconciler;
 pub(crate) mod records;
 mod records_many;
 pub mod user;
-pub mod users;
+mod users;
 
 pub use change::{ATTEMPTS, Pin, Unpinned, settle};
 pub use derive::{UserDerivation, expected_sources, with_group_sources};

@@ -25,6 +25,7 @@ pub struct UniqueValue {
 }
 
 /// What distinguishes one kind of record in storage.
+#[derive(Clone, Copy)]
 pub struct Kind {
     /// The kind's name, for messages (`User`, `Group`).
     pub name: &'static str,
@@ -75,17 +76,27 @@ impl Record {
 }
 
 /// The records of one [`Kind`].
+#[derive(Clone)]
 pub struct Records {
     pub(crate) table: Arc<dyn Table>,
     pub(crate) kind: Kind,
 }
 
-fn index_item(key: Key, id: &str) -> Item {
+/// An index item at `key` pointing to the record `id`.
+pub(crate) fn index_item(key: Key, id: &str) -> Item {
     Item::new(
         key,
         1,
         serde_json::to_vec(&json!({ "id": id })).expect("json"),
     )
+}
+
+/// The id an index item (unique value, restore key) points to; `None` for a body that names
+/// none.
+pub(crate) fn pointed_id(item: &Item) -> Option<String> {
+    serde_json::from_slice::<Value>(&item.body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
 }
 
 /// The record an item holds; a body that is not a JSON object is a storage failure.
@@ -154,6 +165,25 @@ impl Records {
         }
     }
 
+    /// The document of record `id`: its `body` with `id` and `meta` (its kind, `created` and
+    /// `lastModified`).
+    pub(crate) fn stamped(
+        &self,
+        id: &str,
+        body: Document,
+        created: &str,
+        modified: &str,
+    ) -> Document {
+        let mut doc = Map::new();
+        doc.insert("id".into(), json!(id));
+        doc.extend(body);
+        doc.insert(
+            "meta".into(),
+            json!({"resourceType": self.kind.name, "created": created, "lastModified": modified}),
+        );
+        doc
+    }
+
     /// A new resource made of `body` and the writes that store it with its unique indexes,
     /// each conditional on its key being free (with the attribute each write stands for).
     pub(crate) fn creation(
@@ -163,13 +193,7 @@ impl Records {
     ) -> (Record, Vec<Write>, Vec<&'static str>) {
         let id = random_id();
         let now = now_rfc3339();
-        let mut doc = Map::new();
-        doc.insert("id".into(), json!(id));
-        doc.extend(body);
-        doc.insert(
-            "meta".into(),
-            json!({"resourceType": self.kind.name, "created": now, "lastModified": now}),
-        );
+        let doc = self.stamped(&id, body, &now, &now);
         let stored = Record {
             id: id.clone(),
             version: 1,

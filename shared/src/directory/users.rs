@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::change::{ATTEMPTS, Pin, settle};
-use super::records::{Document, Kind, Record, Records, UniqueValue, no_intents};
+use super::records::{Document, Kind, Record, Records, UniqueValue, no_intents, pointed_id};
 use super::records_many::Extra;
 use super::user::{ENTERPRISE_SCHEMA, NewUser, UserChange};
 use super::{Deleted, DirectoryError, Lifecycle, Reconciler, Target};
@@ -141,6 +141,11 @@ impl UserDirectory {
     /// of the same e-mail addresses) is restored instead: same id, its body replaced.
     pub async fn create(&self, t: &TenantId, doc: Document) -> Result<Record, DirectoryError> {
         check(&doc, &self.domains(t).await?)?;
+        self.create_checked(t, doc).await
+    }
+
+    /// [`create`](Self::create) of a body already checked against the tenant's policy.
+    async fn create_checked(&self, t: &TenantId, doc: Document) -> Result<Record, DirectoryError> {
         for _ in 0..ATTEMPTS {
             let Some(deleted) = self.lifecycle.find_deleted(t, &doc).await? else {
                 return self.records.create(t, doc).await;
@@ -178,13 +183,8 @@ impl UserDirectory {
     ) -> Result<Record, DirectoryError> {
         let now = now_rfc3339();
         let created = deleted.doc.get("meta").and_then(|m| m.get("created"));
-        let mut doc = Document::new();
-        doc.insert("id".into(), json!(deleted.id));
-        doc.extend(body);
-        doc.insert(
-            "meta".into(),
-            json!({"resourceType": "User", "created": created.cloned().unwrap_or(json!(now)), "lastModified": now}),
-        );
+        let created = created.and_then(Value::as_str).unwrap_or(&now);
+        let doc = self.records.stamped(&deleted.id, body, created, &now);
         let unique = unique_values(t, &doc)
             .into_iter()
             .map(|u| (u.key, u.attribute))
@@ -295,7 +295,7 @@ impl UserDirectory {
             if let Err(e) = check(&doc, domains) {
                 out[i] = Some(Err(e));
             } else if restore {
-                let restored = self.create(t, doc).await;
+                let restored = self.create_checked(t, doc).await;
                 out[i] = Some(restored.map(|record| Made {
                     record,
                     with_extra: false,
@@ -349,11 +349,8 @@ impl UserDirectory {
     async fn owners(&self, keys: Vec<Key>) -> Result<Vec<Option<String>>, StoreError> {
         let items = self.records.table().get_many(&keys).await?;
         Ok(items
-            .into_iter()
-            .map(|i| {
-                i.and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
-                    .and_then(|v| v["id"].as_str().map(str::to_owned))
-            })
+            .iter()
+            .map(|i| i.as_ref().and_then(pointed_id))
             .collect())
     }
 }

@@ -12,7 +12,7 @@ use super::resource::{Document, normalize};
 use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError, StoredResource};
-use crate::directory::{GroupDirectory, MemberDelta, Records, groups};
+use crate::directory::{GroupDirectory, MemberDelta};
 use crate::ids::TenantId;
 use crate::store::Table;
 
@@ -30,9 +30,10 @@ pub struct Groups {
 impl Groups {
     /// Groups kept in `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
+        let directory = GroupDirectory::new(table);
         Self {
-            directory: GroupDirectory::new(table.clone()),
-            repo: Repo::new(Records::new(table, groups::kind()), group_rt()),
+            repo: Repo::new(directory.records().clone(), group_rt()),
+            directory,
         }
     }
 

@@ -15,7 +15,7 @@ use super::filter::plan::{Plan, plan};
 use super::filter::{parse_filter, parse_path};
 use super::repo::Repo;
 use super::schema::Type;
-use crate::directory::records::decode;
+use crate::directory::records::{decode, pointed_id};
 use crate::ids::TenantId;
 use crate::store::{Query, SkRange, keys, query_all};
 
@@ -157,9 +157,8 @@ impl Repo {
                 let Some(item) = self.table.get(&key).await? else {
                     return Ok(vec![]);
                 };
-                let id: Value = serde_json::from_slice(&item.body).unwrap_or_default();
-                match id.get("id").and_then(Value::as_str) {
-                    Some(id) => Ok(self.get(t, id).await?.into_iter().collect()),
+                match pointed_id(&item) {
+                    Some(id) => Ok(self.get(t, &id).await?.into_iter().collect()),
                     None => Ok(vec![]),
                 }
             }

@@ -12,9 +12,7 @@ use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError, StoredResource, patch};
 use crate::community::{Communities, Memberships};
-use crate::directory::{
-    ATTEMPTS, DirectoryError, Document, Members, UserDirectory, is_active, users,
-};
+use crate::directory::{ATTEMPTS, DirectoryError, Document, Members, UserDirectory, is_active};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -39,13 +37,13 @@ pub const SUSPENDED: &str = "suspended";
 impl Users {
     /// Users kept in `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
-        let records = crate::directory::Records::new(table.clone(), users::kind());
+        let directory = UserDirectory::new(table.clone());
         Self {
-            directory: UserDirectory::new(table.clone()),
+            repo: Repo::new(directory.records().clone(), user_rt()),
+            directory,
             members: Members::new(table.clone()),
             memberships: Memberships::new(table.clone()),
             communities: Communities::new(table),
-            repo: Repo::new(records, user_rt()),
         }
     }
 

@@ -28,8 +28,12 @@ fn listed(header: &str, version: u64) -> bool {
 /// `If-Match` is the directory's version pin (RFC 7644 §3.14).
 impl crate::directory::Pin for Preconditions {
     fn check(&self, version: u64) -> Result<(), crate::directory::DirectoryError> {
-        self.check_match(version)
-            .map_err(|e| crate::directory::DirectoryError::Precondition(e.detail))
+        match &self.if_match {
+            Some(h) if !listed(h, version) => Err(crate::directory::DirectoryError::Precondition(
+                format!("the resource is at version {}, not {h}", etag(version)),
+            )),
+            _ => Ok(()),
+        }
     }
     fn pinned(&self) -> bool {
         self.if_match.is_some()
@@ -39,13 +43,7 @@ impl crate::directory::Pin for Preconditions {
 impl Preconditions {
     /// Fails with 412 when `If-Match` is present and does not name `version`.
     pub fn check_match(&self, version: u64) -> Result<(), ScimError> {
-        match &self.if_match {
-            Some(h) if !listed(h, version) => Err(ScimError::precondition_failed(format!(
-                "the resource is at version {}, not {h}",
-                etag(version)
-            ))),
-            _ => Ok(()),
-        }
+        Ok(crate::directory::Pin::check(self, version)?)
     }
 
     /// True when `If-None-Match` names `version`, so a GET may answer 304.
@@ -53,11 +51,6 @@ impl Preconditions {
         self.if_none_match
             .as_deref()
             .is_some_and(|h| listed(h, version))
-    }
-
-    /// True when the client pinned a version, so a concurrent change must not be retried.
-    pub fn pinned(&self) -> bool {
-        self.if_match.is_some()
     }
 }
 

@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::derive::{display_name, links};
 use super::intent::{Intents, Target};
 use super::reconciler::{Drained, Reconciler};
+use super::records::pointed_id;
 use crate::community::{Mappings, Membership, reverse_body};
 use crate::ids::TenantId;
 use crate::store::{Query, StoreError, Table, keys, query_all};
@@ -269,9 +270,7 @@ impl Checker {
         for (prefix, targets) in prefixes {
             let q = Query::prefix(keys::tenant_pk(t), prefix);
             for item in query_all(&*self.table, q).await? {
-                let id: Option<String> = serde_json::from_slice::<Value>(&item.body)
-                    .ok()
-                    .and_then(|v| v["id"].as_str().map(str::to_owned));
+                let id = pointed_id(&item);
                 if id.as_ref().is_none_or(|id| !targets.contains(id)) {
                     let ex = format!("index={}", item.key.sk);
                     let subject = id.unwrap_or_default();
