@@ -38,3 +38,4 @@ mod store_contract;
 mod store_dynamo;
 mod users;
 mod v1_auth;
+mod xml;

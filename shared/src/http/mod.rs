@@ -9,6 +9,7 @@ mod oauth;
 mod principal;
 mod resources;
 mod v1;
+mod xml;
 
 use std::sync::Arc;
 
@@ -107,6 +108,10 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_scim_token,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            xml::negotiate,
         ));
     Router::new()
         .route(

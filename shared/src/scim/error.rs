@@ -114,6 +114,11 @@ impl ScimError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail)
     }
 
+    /// 415: the body's media type is not read on this endpoint.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, None, detail)
+    }
+
     /// 500 with a fixed message; the cause must already be logged.
     pub fn internal() -> Self {
         Self::new(

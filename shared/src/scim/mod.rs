@@ -19,6 +19,7 @@ mod search;
 pub mod service;
 mod users;
 mod version;
+pub mod xml;
 
 /// A stored resource: the directory's record.
 pub use crate::directory::Record as StoredResource;
