@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Public base URL used in Location headers (default: from each request's Host).
     #[arg(long, env = "MUSTER_PUBLIC_URL")]
     public_url: Option<String>,
+    /// How many proxies in front of this server append to X-Forwarded-For (and write
+    /// X-Forwarded-Host/-Proto); 0 believes none of those headers.
+    #[arg(long, env = "MUSTER_TRUSTED_PROXY_HOPS")]
+    trusted_proxy_hops: Option<usize>,
     /// Log as JSON lines (the Lambda format) instead of text.
     #[arg(long)]
     json_logs: bool,
@@ -66,6 +70,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::from_env();
     if let Some(url) = args.public_url {
         config.public_url = Some(url.trim_end_matches('/').to_owned());
+    }
+    if let Some(hops) = args.trusted_proxy_hops {
+        config.trusted_proxy_hops = hops;
     }
     let keys_path = args.data.data.join("signing-keys.json");
     let keys = SigningKeys::load_or_create(&keys_path)?;

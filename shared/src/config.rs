@@ -16,9 +16,10 @@ pub struct Config {
     pub max_payload: usize,
     /// Largest SCIM list page.
     pub max_results: usize,
-    /// Take a request's source address from the first hop of `X-Forwarded-For`: set it only
-    /// behind a proxy that writes that header, since clients can forge it otherwise.
-    pub trust_forwarded_for: bool,
+    /// How many proxies in front of `muster serve` append to `X-Forwarded-For` (and write
+    /// `X-Forwarded-Host`/`-Proto`); 0 (the default) believes none of those headers. The
+    /// client address is then the entry that many places from the right.
+    pub trusted_proxy_hops: usize,
     /// SHA-256 (hex) of the operator key that opens the `/admin` routes; `None` closes them.
     pub operator_key_sha256: Option<String>,
 }
@@ -29,14 +30,15 @@ impl Default for Config {
             public_url: None,
             max_payload: DEFAULT_MAX_PAYLOAD,
             max_results: DEFAULT_MAX_RESULTS,
-            trust_forwarded_for: false,
+            trusted_proxy_hops: 0,
             operator_key_sha256: None,
         }
     }
 }
 
 impl Config {
-    /// Reads `MUSTER_PUBLIC_URL`, `MUSTER_TRUST_FORWARDED_FOR` (`1` or `true`) and the operator
+    /// Reads `MUSTER_PUBLIC_URL`, `MUSTER_TRUSTED_PROXY_HOPS` (or `MUSTER_TRUST_FORWARDED_FOR=1`,
+    /// one hop) and the operator
     /// key (`MUSTER_OPERATOR_KEY_SHA256`, or `MUSTER_OPERATOR_KEY` hashed at once) from the
     /// environment; everything else keeps its default.
     pub fn from_env() -> Self {
@@ -44,8 +46,13 @@ impl Config {
             .ok()
             .map(|u| u.trim_end_matches('/').to_owned())
             .filter(|u| !u.is_empty());
-        let trust_forwarded_for = std::env::var("MUSTER_TRUST_FORWARDED_FOR")
+        // MUSTER_TRUST_FORWARDED_FOR=1, the older spelling, is one trusted proxy.
+        let legacy = std::env::var("MUSTER_TRUST_FORWARDED_FOR")
             .is_ok_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"));
+        let trusted_proxy_hops = std::env::var("MUSTER_TRUSTED_PROXY_HOPS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(usize::from(legacy));
         let operator_key_sha256 = std::env::var("MUSTER_OPERATOR_KEY_SHA256")
             .ok()
             .map(|h| h.trim().to_ascii_lowercase())
@@ -57,7 +64,7 @@ impl Config {
             .filter(|h| !h.is_empty());
         Self {
             public_url,
-            trust_forwarded_for,
+            trusted_proxy_hops,
             operator_key_sha256,
             ..Self::default()
         }

@@ -22,6 +22,8 @@ pub struct CountingTable {
     budget: Mutex<Option<usize>>,
     /// While set, every call fails.
     down: AtomicBool,
+    /// A key whose point reads fail.
+    unreadable: Mutex<Option<Key>>,
 }
 
 impl CountingTable {
@@ -31,7 +33,13 @@ impl CountingTable {
             calls: Arc::default(),
             budget: Mutex::new(None),
             down: AtomicBool::new(false),
+            unreadable: Mutex::new(None),
         }
+    }
+
+    /// Makes every `get` of `key` fail (`None` lifts it).
+    pub fn fail_reads_of(&self, key: Option<Key>) {
+        *self.unreadable.lock().unwrap() = key;
     }
 
     /// Makes every call fail (`true`) or work again (`false`).
@@ -70,6 +78,11 @@ impl CountingTable {
 impl Table for CountingTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.up()?;
+        if self.unreadable.lock().unwrap().as_ref() == Some(key) {
+            return Err(StoreError::Backend(
+                "injected: this item cannot be read".into(),
+            ));
+        }
         self.calls.lock().unwrap().reads += 1;
         self.inner.get(key).await
     }

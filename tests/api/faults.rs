@@ -198,3 +198,35 @@ async fn a_mirror_cut_short_again_and_again_then_redelivered_ends_exactly_like_a
     );
     assert_eq!(cut.report(job).await, report);
 }
+
+#[tokio::test]
+async fn a_tenant_read_that_fails_sends_the_job_back_and_never_drops_the_domain_check() {
+    let table = Arc::new(CountingTable::new(Arc::new(EmbeddedTable::in_memory())));
+    let t = ImportApp::on(table.clone()).await;
+    muster::auth::Tenants::new(t.app.table.clone())
+        .update(&t.tenant, |x| x.domains = vec!["acme.test".into()])
+        .await
+        .unwrap();
+    let file = format!(
+        "{HEADER}A1,a1@acme.test,A,One,Sales,member\nX1,x1@elsewhere.test,X,One,Sales,member\n"
+    );
+    let signed = t.upload(&file).await;
+    let job = t.pending_job(&signed, Mode::Upsert).await;
+    table.fail_reads_of(Some(muster::store::keys::tenant(&t.tenant)));
+    assert!(deliver(&t, job).await, "the message goes back to the queue");
+    assert!(!job_of(&t, job).await.state.is_terminal());
+    let outsider = t
+        .app
+        .get("/Users?filter=userName%20eq%20%22x1@elsewhere.test%22")
+        .await;
+    assert_eq!(outsider.body["totalResults"], 0, "nothing ran unchecked");
+    table.fail_reads_of(None);
+    assert!(!deliver(&t, job).await);
+    // Read this time, the allowlist refuses the outsider's row, and with it the whole file.
+    assert_eq!(job_of(&t, job).await.state, JobState::Failed);
+    let outsider = t
+        .app
+        .get("/Users?filter=userName%20eq%20%22x1@elsewhere.test%22")
+        .await;
+    assert_eq!(outsider.body["totalResults"], 0);
+}

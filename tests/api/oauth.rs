@@ -190,6 +190,21 @@ async fn an_expired_token_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_signed_with_the_real_key_but_living_a_year_is_refused() {
+    let oauth = OAuthApp::new().await;
+    let client = oauth.client(&oauth.app.acme.id, &[Scope::Scim], &[]).await;
+    let acme = tenant_id(&oauth.app.acme.id);
+    let mut claims = Claims::access(&client.client_id, &acme, &[Scope::Scim], now());
+    claims.exp = claims.iat + 365 * 24 * 3600;
+    let long_lived = oauth.keys.sign(&claims);
+    assert_scim_401(
+        &oauth
+            .scim_users(&oauth.app.acme.id, &long_lived, None)
+            .await,
+    );
+}
+
+#[tokio::test]
 async fn a_forged_signature_alg_none_and_another_key_are_refused() {
     let oauth = OAuthApp::new().await;
     let client = oauth

@@ -26,7 +26,35 @@ pub fn init_logs() {
 pub async fn serve_http() -> Result<(), Error> {
     init_logs();
     let state = muster::wiring::state_from_env().await?;
-    lambda_http::run(app(state)).await
+    lambda_http::run(behind_api_gateway(app(state))).await
+}
+
+/// The Router as API Gateway calls it: each request states its client address and public
+/// origin from the request context (`http.sourceIp`, `domainName`), which API Gateway writes
+/// and no client can, so `X-Forwarded-For` (where a client may put any first hop) is never
+/// read for the IP allowlists.
+pub fn behind_api_gateway(router: axum::Router) -> axum::Router {
+    router.layer(axum::middleware::map_request(state_the_caller))
+}
+
+async fn state_the_caller(mut req: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::request::RequestContext;
+    use muster::http::{StatedClient, StatedOrigin};
+    let (client, origin) = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+            ctx.domain_name.clone(),
+        ),
+        _ => (None, None),
+    };
+    if let Some(ip) = client {
+        req.extensions_mut().insert(StatedClient(ip));
+    }
+    if let Some(domain) = origin {
+        req.extensions_mut()
+            .insert(StatedOrigin(format!("https://{domain}")));
+    }
+    req
 }
 
 /// The deliveries of an SQS event.

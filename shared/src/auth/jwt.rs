@@ -88,6 +88,10 @@ pub enum JwtError {
     /// `exp` is past (beyond the leeway), or `iat` is in the future.
     #[error("expired or not yet valid")]
     Expired,
+    /// `exp` lies further after `iat` than the token endpoint ever issues (a token minted
+    /// with a leaked key to last a year, say).
+    #[error("lifetime longer than muster issues")]
+    Lifetime,
     /// `iss` is not muster.
     #[error("wrong issuer")]
     Issuer,
@@ -136,7 +140,8 @@ pub fn encode(claims: &Claims, kid: &str, secret: &[u8]) -> String {
 /// Checks, in this order: the shape, `alg` exactly HS256 and no `crit` (RFC 7515 §4.1.11),
 /// the signature in constant time with the key `kid` names (RFC 7515 §5.2 step 8), then
 /// `iss`, `exp` with [`LEEWAY_SECS`] (RFC 7519 §4.1.4: the token MUST NOT be accepted on or
-/// after its expiry) and `iat` not in the future. The payload is parsed only once the
+/// after its expiry), `iat` not in the future, and `exp - iat` no longer than
+/// [`ACCESS_TOKEN_LIFETIME_SECS`] plus the leeway. The payload is parsed only once the
 /// signature holds.
 pub fn decode<'k>(
     token: &str,
@@ -180,6 +185,9 @@ pub fn decode<'k>(
     if now >= claims.exp.saturating_add(LEEWAY_SECS) || claims.iat > now.saturating_add(LEEWAY_SECS)
     {
         return Err(JwtError::Expired);
+    }
+    if claims.exp.saturating_sub(claims.iat) > ACCESS_TOKEN_LIFETIME_SECS + LEEWAY_SECS {
+        return Err(JwtError::Lifetime);
     }
     Ok(claims)
 }
@@ -301,6 +309,21 @@ mod tests {
             decode(&token, lookup, NOW - LEEWAY_SECS - 1),
             Err(JwtError::Expired),
             "issued in the future"
+        );
+    }
+
+    #[test]
+    fn a_validly_signed_token_living_longer_than_muster_issues_is_refused() {
+        let mut long = claims();
+        long.exp = long.iat + 365 * 24 * 3600;
+        let token = encode(&long, "k1", KEY);
+        assert_eq!(decode(&token, lookup, NOW), Err(JwtError::Lifetime));
+        long.exp = long.iat + ACCESS_TOKEN_LIFETIME_SECS + LEEWAY_SECS;
+        assert!(decode(&encode(&long, "k1", KEY), lookup, NOW).is_ok());
+        long.exp += 1;
+        assert_eq!(
+            decode(&encode(&long, "k1", KEY), lookup, NOW),
+            Err(JwtError::Lifetime)
         );
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -24,26 +24,6 @@ pub struct ScimContext {
     pub query: HashMap<String, String>,
     /// `If-Match` / `If-None-Match`.
     pub pre: Preconditions,
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)?
-        .to_str()
-        .ok()
-        .map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
-}
-
-fn origin(parts: &Parts, state: &AppState) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
-    }
-    let proto = header(&parts.headers, "x-forwarded-proto").unwrap_or_else(|| "http".into());
-    let host = header(&parts.headers, "x-forwarded-host")
-        .or_else(|| header(&parts.headers, "host"))
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{proto}://{host}")
 }
 
 impl FromRequestParts<AppState> for ScimContext {
@@ -67,7 +47,8 @@ impl FromRequestParts<AppState> for ScimContext {
             if_match: raw(header::IF_MATCH),
             if_none_match: raw(header::IF_NONE_MATCH),
         };
-        let base = format!("{}/tenants/{tenant}/scim/v2", origin(parts, state));
+        let origin = super::origin::origin(&parts.headers, &parts.extensions, &state.config);
+        let base = format!("{origin}/tenants/{tenant}/scim/v2");
         Ok(Self {
             tenant,
             base,

@@ -135,24 +135,6 @@ pub async fn acting_scope(
     Ok(administered)
 }
 
-/// The API's own origin, for absolute upload URLs.
-pub fn origin(headers: &HeaderMap, s: &AppState) -> String {
-    if let Some(url) = &s.config.public_url {
-        return url.clone();
-    }
-    let h = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
-    };
-    let proto = h("x-forwarded-proto").unwrap_or_else(|| "http".into());
-    let host = h("x-forwarded-host")
-        .or_else(|| h("host"))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{proto}://{host}")
-}
-
 /// `page` (default 1) and `per_page` (default 20, at most 100).
 pub fn page_params(q: &HashMap<String, String>) -> Result<(u64, u64), Failure> {
     let num = |name: &str, default: u64| match q.get(name) {

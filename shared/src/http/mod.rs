@@ -6,6 +6,7 @@ mod discovery;
 mod extract;
 mod imports;
 mod oauth;
+mod origin;
 mod principal;
 mod resources;
 mod v1;
@@ -28,6 +29,7 @@ use crate::store::Table;
 
 pub use extract::{ScimContext, scim_response};
 pub use imports::Imports;
+pub use origin::{StatedClient, StatedOrigin};
 pub use principal::{
     AuthFailure, Principal, SourceIp, authenticate_access_token, bearer_token,
     require_imports_scope,

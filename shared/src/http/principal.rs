@@ -2,9 +2,9 @@
 //! (RFC 6750 bearer tokens), for the SCIM middleware and the `/v1` API alike.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -16,38 +16,15 @@ use crate::auth::Scope;
 use crate::config::Config;
 use crate::ids::TenantId;
 
-/// The address a request came from, when known.
-///
-/// With `config.trust_forwarded_for`, the first hop of `X-Forwarded-For` (what the trusted
-/// proxy saw); otherwise the peer address `muster serve` records as
-/// `ConnectInfo<SocketAddr>`; otherwise unknown (`None`). IPv4-mapped IPv6 addresses are
-/// reduced to IPv4.
+/// The address a request came from, when known (see [`super::origin::client_address`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SourceIp(pub Option<IpAddr>);
 
 impl SourceIp {
     /// The source address of a request with these parts.
     pub fn of(parts: &Parts, config: &Config) -> Self {
-        let forwarded = config
-            .trust_forwarded_for
-            .then(|| first_forwarded_hop(&parts.headers))
-            .flatten();
-        let peer = || {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip())
-        };
-        Self(forwarded.or_else(peer).map(|ip| ip.to_canonical()))
+        Self(super::origin::client_address(parts, config))
     }
-}
-
-fn first_forwarded_hop(headers: &HeaderMap) -> Option<IpAddr> {
-    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
-    let hop = value.split(',').next()?.trim();
-    hop.parse::<IpAddr>()
-        .ok()
-        .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 impl FromRequestParts<AppState> for SourceIp {
@@ -244,59 +221,6 @@ impl FromRequestParts<AppState> for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parts(xff: Option<&str>, peer: Option<&str>) -> Parts {
-        let mut req = axum::http::Request::builder().uri("/");
-        if let Some(v) = xff {
-            req = req.header("x-forwarded-for", v);
-        }
-        let (mut parts, ()) = req.body(()).unwrap().into_parts();
-        if let Some(p) = peer {
-            parts
-                .extensions
-                .insert(ConnectInfo(p.parse::<SocketAddr>().unwrap()));
-        }
-        parts
-    }
-
-    fn trusting(trust: bool) -> Config {
-        Config {
-            trust_forwarded_for: trust,
-            ..Config::default()
-        }
-    }
-
-    fn ip(s: &str) -> Option<IpAddr> {
-        Some(s.parse().unwrap())
-    }
-
-    #[test]
-    fn the_peer_address_is_used_and_forwarded_for_is_ignored_unless_trusted() {
-        let p = parts(Some("203.0.113.7"), Some("192.0.2.1:5000"));
-        assert_eq!(SourceIp::of(&p, &trusting(false)).0, ip("192.0.2.1"));
-        assert_eq!(
-            SourceIp::of(&parts(Some("203.0.113.7"), None), &trusting(false)).0,
-            None
-        );
-        assert_eq!(SourceIp::of(&parts(None, None), &trusting(true)).0, None);
-    }
-
-    #[test]
-    fn a_trusted_forwarded_for_gives_its_first_hop() {
-        let cases = [
-            ("203.0.113.7, 10.0.0.1", ip("203.0.113.7")),
-            ("2001:db8::5", ip("2001:db8::5")),
-            ("[2001:db8::5]:443", ip("2001:db8::5")),
-            ("198.51.100.2:8080", ip("198.51.100.2")),
-            ("::ffff:192.0.2.9", ip("192.0.2.9")),
-        ];
-        for (header, expected) in cases {
-            let p = parts(Some(header), Some("10.9.9.9:1"));
-            assert_eq!(SourceIp::of(&p, &trusting(true)).0, expected, "{header}");
-        }
-        let garbage = parts(Some("unknown"), Some("10.9.9.9:1"));
-        assert_eq!(SourceIp::of(&garbage, &trusting(true)).0, ip("10.9.9.9"));
-    }
 
     #[test]
     fn refusals_carry_the_rfc_6750_challenges() {

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::imports::{Failure, Imports, acting_scope, origin, page_params};
+use super::imports::{Failure, Imports, acting_scope, page_params};
+use super::origin::RequestOrigin;
 use super::principal::Principal;
 use crate::blob::UploadSpec;
 use crate::community::Status;
@@ -56,7 +57,7 @@ async fn presign(
     State(s): State<AppState>,
     who: Principal,
     Query(q): Params,
-    headers: HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
     body: axum::body::Bytes,
 ) -> Answer {
     let imports = Imports::of(&s)?;
@@ -117,7 +118,7 @@ async fn presign(
         .await
         .map_err(Failure::internal)?;
     let url = if upload.url.starts_with('/') {
-        format!("{}{}", origin(&headers, &s), upload.url)
+        format!("{origin}{}", upload.url)
     } else {
         upload.url
     };

@@ -12,7 +12,7 @@ use super::reader::open_any;
 use super::report::{JobData, OperationData, ReportRow, Tally, merge};
 use super::sync::{CHUNK_ROWS, apply_chunk, remove};
 use super::{JobState, Mode};
-use crate::auth::Tenants;
+use crate::auth::{TenantError, Tenants};
 use crate::blob::Blobs;
 use crate::community::{Communities, Memberships};
 use crate::directory::{DirectoryError, UserDirectory};
@@ -119,14 +119,22 @@ pub async fn run_job(
     ctx.jobs
         .update(&mut job, |j| j.state = JobState::Checking)
         .await?;
-    let domains = ctx
-        .tenants
-        .get(t)
-        .await
-        .ok()
-        .flatten()
-        .map(|t| t.domains)
-        .unwrap_or_default();
+    // The e-mail domain allowlist is never skipped: a failed read sends the job back to be
+    // retried, and an unreadable tenant fails it.
+    let domains = match ctx.tenants.get(t).await {
+        Ok(Some(tenant)) => tenant.domains,
+        Ok(None) => return fail(ctx, &mut job, "the tenant no longer exists".into()).await,
+        Err(TenantError::Store(e)) => return Err(e),
+        Err(e) => {
+            tracing::error!(tenant = %t, error = %e, "the tenant record cannot be read");
+            return fail(
+                ctx,
+                &mut job,
+                "the tenant's settings could not be read".into(),
+            )
+            .await;
+        }
+    };
     let mut checked = check(ctx, &job, &columns, rows, &domains).await?;
     job.counters.rows_total = checked.rows_total;
     match ctx.data.frozen_plan(t, id).await? {
