@@ -16,8 +16,9 @@ use muster::blob::{
     BlobMeta, Blobs, PresignedUpload, S3Blobs, UploadSpec, create_bucket_if_missing, md5_base64,
 };
 use s3s::dto::{
-    CreateBucketInput, CreateBucketOutput, GetObjectInput, GetObjectOutput, HeadBucketInput,
-    HeadBucketOutput, HeadObjectInput, HeadObjectOutput, PutObjectInput, PutObjectOutput,
+    CreateBucketInput, CreateBucketOutput, DeleteObjectInput, DeleteObjectOutput, GetObjectInput,
+    GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput,
+    PutObjectInput, PutObjectOutput,
 };
 use s3s::{S3, S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -78,6 +79,13 @@ impl S3 for StrictFs {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         self.fs.get_object(req).await
     }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.fs.delete_object(req).await
+    }
 }
 
 /// A strict S3 serving on 127.0.0.1 for the current test's runtime, with one bucket, and
@@ -127,8 +135,12 @@ impl StrictS3 {
 }
 
 fn spec(body: &[u8]) -> UploadSpec {
+    spec_with_key(body, &format!("imports/{}", muster::ids::random_id()))
+}
+
+fn spec_with_key(body: &[u8], key: &str) -> UploadSpec {
     UploadSpec {
-        key: format!("imports/{}", muster::ids::random_id()),
+        key: key.to_owned(),
         filename: "membres é.csv".into(),
         content_type: "text/csv".into(),
         byte_size: body.len() as u64,
@@ -200,6 +212,30 @@ async fn an_upload_of_the_declared_bytes_is_stored_and_read_back() {
         reader.read_to_end(&mut bytes).map(|_| bytes)
     });
     assert_eq!(read.await.unwrap().unwrap(), BODY);
+}
+
+#[tokio::test]
+async fn the_reference_documents_upload_call_with_content_disposition_null_is_accepted() {
+    let s3 = StrictS3::start().await;
+    let spec = spec(BODY);
+    let upload = s3.blobs.presign_upload(&spec).await.unwrap();
+    // The seed's curl: Content-MD5, `Content-Disposition: null` and Content-Type, as given.
+    let seed = [("Content-Disposition", "null")];
+    let (status, code) = put(&upload, &upload.url, &seed, BODY).await;
+    assert_eq!((status, code.as_str()), (StatusCode::OK, ""));
+    assert_eq!(
+        s3.blobs.head(&spec.key).await.unwrap().unwrap().size,
+        spec.byte_size
+    );
+    // What stays signed still binds: the same headers with another type are refused.
+    let other = spec_with_key(BODY, "imports/other");
+    let upload = s3.blobs.presign_upload(&other).await.unwrap();
+    let changed = [
+        ("Content-Disposition", "null"),
+        ("Content-Type", "text/plain"),
+    ];
+    let got = put(&upload, &upload.url, &changed, BODY).await;
+    assert_refused(&s3, &other.key, got, 403, "SignatureDoesNotMatch").await;
 }
 
 #[tokio::test]
@@ -286,4 +322,15 @@ async fn opening_a_missing_key_is_an_error_and_its_head_is_none() {
     let s3 = StrictS3::start().await;
     assert_eq!(s3.blobs.head("imports/none").await.unwrap(), None);
     assert!(s3.blobs.open("imports/none").await.is_err());
+}
+
+#[tokio::test]
+async fn a_deleted_blob_is_gone_and_deleting_it_again_is_no_error() {
+    let s3 = StrictS3::start().await;
+    let spec = spec(BODY);
+    let upload = s3.blobs.presign_upload(&spec).await.unwrap();
+    assert_eq!(put(&upload, &upload.url, &[], BODY).await.0, StatusCode::OK);
+    s3.blobs.delete(&spec.key).await.unwrap();
+    assert_eq!(s3.blobs.head(&spec.key).await.unwrap(), None);
+    s3.blobs.delete(&spec.key).await.unwrap();
 }

@@ -245,3 +245,35 @@ async fn an_interrupted_then_redelivered_job_counts_and_applies_nothing_twice() 
         vec![("CREATE_MEMBER".to_owned(), "Engineering".to_owned(), 2500)]
     );
 }
+
+#[tokio::test]
+async fn an_ended_jobs_file_is_deleted_and_its_report_stays() {
+    let t = ImportApp::new().await;
+    let bad = "matricule,email,first_name,last_name,community,role\nE9,not-an-email,A,B,Engineering,member\n";
+    for (file, state) in [(FILE, "succeeded"), (bad, "failed")] {
+        let (id, status) = t.import(file, "UPSERT", "").await;
+        assert_eq!(status["state"], state, "{status}");
+        let job = t
+            .imports
+            .ctx
+            .jobs
+            .get(&t.tenant, id)
+            .await
+            .unwrap()
+            .unwrap();
+        // The file goes right after the job's last state is written.
+        let mut left = t.imports.blobs.head(&job.blob_key).await.unwrap();
+        for _ in 0..100 {
+            if left.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            left = t.imports.blobs.head(&job.blob_key).await.unwrap();
+        }
+        assert_eq!(left, None, "the file of the {state} job");
+    }
+    assert_eq!(
+        t.report(1).await,
+        vec![("CREATE_MEMBER".into(), "Engineering".into(), 1)]
+    );
+}

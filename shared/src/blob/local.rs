@@ -244,4 +244,11 @@ impl Blobs for LocalBlobs {
             file,
         )))
     }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(backend(e)),
+            _ => Ok(()),
+        }
+    }
 }

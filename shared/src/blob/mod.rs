@@ -104,4 +104,7 @@ pub trait Blobs: Send + Sync + 'static {
 
     /// The stored bytes as a blocking reader (the import reads files on a blocking thread).
     async fn open(&self, key: &str) -> Result<Box<dyn std::io::Read + Send>, BlobError>;
+
+    /// Removes what is stored under `key`; removing nothing is no error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
 }

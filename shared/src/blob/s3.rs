@@ -1,5 +1,5 @@
 //! Blobs in an S3 bucket. An upload URL is a SigV4-presigned `PutObject` whose signature
-//! covers `Content-Type`, `Content-MD5`, `Content-Length` and `Content-Disposition`, so S3
+//! covers `Content-Type`, `Content-MD5` and `Content-Length`, so S3
 //! refuses (403 `SignatureDoesNotMatch`) a request whose headers differ from the declared
 //! ones, refuses (400 `BadDigest`) a body whose MD5 differs from `Content-MD5`, and refuses
 //! (403 `AccessDenied`) the URL once its validity is over. A refused upload stores nothing.
@@ -93,11 +93,9 @@ impl S3Blobs {
             .map_err(|e| BlobError::Backend(format!("invalid upload validity: {e}")))?;
         let length = i64::try_from(spec.byte_size)
             .map_err(|_| BlobError::Backend("the declared size is too large".into()))?;
+        // Content-Disposition is handed out but not signed: the reference document's own
+        // upload call sends `Content-Disposition: null`, which a signed header would refuse.
         let headers = spec.headers();
-        let disposition = headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-disposition"))
-            .map(|(_, value)| value.clone());
         let presigned = self
             .client
             .put_object()
@@ -106,7 +104,6 @@ impl S3Blobs {
             .content_type(&spec.content_type)
             .content_md5(&spec.checksum)
             .content_length(length)
-            .set_content_disposition(disposition)
             .presigned(config)
             .await
             .map_err(|e| sdk_failure("PutObject (presign)", e))?;
@@ -163,6 +160,18 @@ impl Blobs for S3Blobs {
         let expected = out.content_length().and_then(|n| u64::try_from(n).ok());
         let reader = spool::download(out.body, expected).await?;
         Ok(Box::new(reader))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        // DeleteObject answers 204 whether or not the key exists.
+        self.client
+            .delete_object()
+            .bucket(&*self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("DeleteObject", e))?;
+        Ok(())
     }
 }
 
@@ -269,10 +278,7 @@ mod tests {
         assert!(url.starts_with("http://127.0.0.1:9/bucket/tenants/acme/imports/1?"));
         assert!(url.contains("X-Amz-Expires=300&"), "{url}");
         assert!(
-            url.contains(
-                "X-Amz-SignedHeaders=content-disposition%3Bcontent-length%3Bcontent-md5%3B\
-                 content-type%3Bhost&"
-            ),
+            url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-md5%3Bcontent-type%3Bhost&"),
             "{url}"
         );
         assert_eq!(upload.headers, spec().headers());

@@ -73,7 +73,17 @@ async fn fail(ctx: &ImportContext, job: &mut Job, reason: String) -> Result<Outc
             j.reason = Some(reason);
         })
         .await?;
+    discard_file(ctx, job).await;
     Ok(Outcome::Done)
+}
+
+/// Deletes an ended job's uploaded file: its report and row errors are kept in the table,
+/// the member file itself is not kept a moment longer than needed. A failure is only logged:
+/// the bucket's lifecycle rule (S3) removes what is left behind.
+async fn discard_file(ctx: &ImportContext, job: &Job) {
+    if let Err(e) = ctx.blobs.delete(&job.blob_key).await {
+        tracing::warn!(tenant = %job.tenant, job = job.id, error = %e, "the member file was not deleted");
+    }
 }
 
 /// Sorts a directory failure while applying rows: storage failures and contention (the state
@@ -225,6 +235,7 @@ pub async fn run_job(
         })
         .await?;
     tracing::info!(tenant = %t, job = id, rows = counters.rows_total, "import succeeded");
+    discard_file(ctx, &job).await;
     Ok(Outcome::Done)
 }
 
