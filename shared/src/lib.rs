@@ -20,5 +20,6 @@ pub mod scim;
 mod sdk_error;
 pub mod store;
 pub mod text;
+pub mod unicode;
 #[cfg(feature = "aws")]
 pub mod wiring;

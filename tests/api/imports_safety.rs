@@ -277,3 +277,52 @@ async fn an_ended_jobs_file_is_deleted_and_its_report_stays() {
         vec![("CREATE_MEMBER".into(), "Engineering".into(), 1)]
     );
 }
+
+/// 60 members in Engineering and 10 in Sales, the first `sales` of Sales kept.
+fn big_and_small(sales: usize) -> String {
+    let mut file = String::from("matricule,email,first_name,last_name,community,role\n");
+    for i in 0..60 {
+        file.push_str(&format!("B{i},b{i}@acme.test,B,{i},Engineering,member\n"));
+    }
+    for i in 0..sales {
+        file.push_str(&format!("S{i},s{i}@acme.test,S,{i},Sales,member\n"));
+    }
+    file
+}
+
+#[tokio::test]
+async fn a_mirror_that_would_empty_or_gut_one_community_is_refused_with_its_name_and_counts() {
+    let t = ImportApp::new().await;
+    let (_, status) = t.import(&big_and_small(10), "UPSERT", "").await;
+    assert_eq!(status["state"], "succeeded", "{status}");
+    // 10 of the 70 members in scope (14 %) is under the 20 % threshold, but it empties Sales.
+    let (_, status) = t.import(&big_and_small(0), "MIRROR", "").await;
+    assert_eq!(status["state"], "failed", "{status}");
+    let reason = status["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Sales: 10 of its 10 file-sourced members, emptying it"),
+        "{reason}"
+    );
+    assert!(!reason.contains("Engineering"), "{reason}");
+    // 3 of Sales' 10 (30 %) is over the threshold for that community alone.
+    let (_, status) = t.import(&big_and_small(7), "MIRROR", "").await;
+    assert_eq!(status["state"], "failed", "{status}");
+    assert!(
+        status["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Sales: 3 of its 10"),
+        "{status}"
+    );
+    assert_eq!(t.memberships("S0").await.len(), 1, "nothing was deleted");
+    assert_eq!(t.memberships("S9").await.len(), 1, "nothing was deleted");
+    // With the override, the same file goes through.
+    let (id, status) = t
+        .import(&big_and_small(0), "MIRROR", "&allow_mass_delete=true")
+        .await;
+    assert_eq!(status["state"], "succeeded", "{status}");
+    assert_eq!(
+        t.report(id).await,
+        vec![("DELETE_MEMBER".into(), "Sales".into(), 10)]
+    );
+}

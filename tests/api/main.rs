@@ -23,6 +23,7 @@ mod lambda_maintenance;
 mod lambda_worker;
 mod lifecycle;
 mod model;
+mod names;
 mod oauth;
 mod patch;
 mod query;

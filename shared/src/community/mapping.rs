@@ -29,7 +29,7 @@ impl GroupSelector {
         let escape = |s: &str| s.replace('%', "%25").replace('#', "%23");
         match self {
             GroupSelector::Id(id) => format!("id:{}", escape(id)),
-            GroupSelector::DisplayName(n) => format!("name:{}", escape(&n.to_lowercase())),
+            GroupSelector::DisplayName(n) => format!("name:{}", escape(&crate::unicode::fold(n))),
         }
     }
 }
@@ -151,12 +151,12 @@ pub fn given_by(
     group_id: &str,
     display_name: &str,
 ) -> BTreeMap<String, Role> {
-    let name = display_name.to_lowercase();
+    let name = crate::unicode::fold(display_name);
     let mut out = BTreeMap::new();
     for m in mappings {
         let applies = match &m.group {
             GroupSelector::Id(id) => id == group_id,
-            GroupSelector::DisplayName(n) => n.to_lowercase() == name,
+            GroupSelector::DisplayName(n) => crate::unicode::fold(n) == name,
         };
         if applies {
             let role = out.entry(m.community.clone()).or_insert(m.role);

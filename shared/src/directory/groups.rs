@@ -145,6 +145,7 @@ impl GroupDirectory {
         doc: Document,
         members: MemberDelta,
     ) -> Result<Record, DirectoryError> {
+        super::names::vet_group(&doc)?;
         let plan = self.members.plan(t, None, members).await?;
         let group = self.records.create(t, doc).await?;
         if let Err(e) = self.apply(t, &group.id, plan).await {
@@ -178,9 +179,13 @@ impl GroupDirectory {
         let mut old = String::new();
         let group = self
             .records
-            .update(t, id, pin, |current| {
+            .update(t, id, pin, |current| -> Result<Option<Document>, E> {
                 old = display_name(current).to_owned();
-                change(current)
+                let doc = change(current)?;
+                if let Some(doc) = &doc {
+                    super::names::vet_group(doc)?;
+                }
+                Ok(doc)
             })
             .await?;
         self.apply(t, &group.id, plan).await?;

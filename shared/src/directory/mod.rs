@@ -31,6 +31,7 @@ pub mod intent;
 mod lifecycle;
 pub mod maintenance;
 pub(crate) mod members;
+mod names;
 mod reconciler;
 pub(crate) mod records;
 mod records_many;

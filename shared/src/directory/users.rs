@@ -71,6 +71,7 @@ pub fn check(doc: &Document, domains: &[String]) -> Result<(), DirectoryError> {
     if name.trim().is_empty() {
         return Err(DirectoryError::Invalid("userName must not be blank".into()));
     }
+    super::names::vet_user(doc)?;
     if domains.is_empty() {
         return Ok(());
     }

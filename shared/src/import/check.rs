@@ -35,13 +35,28 @@ pub struct Checked {
     pub deletions: Vec<(String, String)>,
     /// Members of the communities in scope before the import.
     pub members_in_scope: u64,
+    /// What a MIRROR would remove from each community in scope, for the per-community guard.
+    pub per_community: Vec<CommunityLoss>,
+}
+
+/// One community's members before a MIRROR, and how many it would lose.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommunityLoss {
+    /// The community id.
+    pub community: String,
+    /// Its members, whatever their source.
+    pub members: u64,
+    /// Its members that a file put there (the only ones a MIRROR removes).
+    pub from_file: u64,
+    /// The memberships the MIRROR would delete.
+    pub deletions: u64,
 }
 
 impl Checked {
     /// The community (id, name) a cell names, if any.
     pub fn community(&self, cell: &str) -> Option<&(String, String)> {
         self.communities
-            .get(&cell.to_lowercase())
+            .get(&crate::unicode::fold(cell))
             .or_else(|| self.communities.get(cell))
     }
 }
@@ -136,7 +151,7 @@ impl Pass<'_> {
         let email_fp = if email.is_empty() || rules.mode == Mode::Delete {
             0
         } else {
-            self.fingerprint(email.to_lowercase())
+            self.fingerprint(crate::unicode::fold(email))
         };
         let identity = self.identity.entry(key).or_insert(Identity {
             email: email_fp,
@@ -247,6 +262,10 @@ impl Pass<'_> {
         let job = self.job;
         for community in &job.scope {
             let index = self.community_index(community);
+            let mut loss = CommunityLoss {
+                community: community.clone(),
+                ..CommunityLoss::default()
+            };
             let mut cursor = None;
             loop {
                 let (page, next) = self
@@ -255,9 +274,12 @@ impl Pass<'_> {
                     .of_community(&job.tenant, community, cursor, 1000)
                     .await?;
                 out.members_in_scope += page.len() as u64;
+                loss.members += page.len() as u64;
                 for (user, from_file) in page {
+                    loss.from_file += u64::from(from_file);
                     let pair = self.fingerprint((self.fingerprint(user.as_str()), index));
                     if from_file && !self.keep.contains(&pair) {
+                        loss.deletions += 1;
                         out.deletions.push((user, community.clone()));
                     }
                 }
@@ -266,6 +288,7 @@ impl Pass<'_> {
                     None => break,
                 }
             }
+            out.per_community.push(loss);
         }
         Ok(())
     }
@@ -280,7 +303,7 @@ async fn communities(
     let list = ctx.communities.list(&job.tenant).await?;
     for c in list {
         map.insert(c.id.clone(), (c.id.clone(), c.name.clone()));
-        map.insert(c.name.to_lowercase(), (c.id, c.name));
+        map.insert(crate::unicode::fold(&c.name), (c.id, c.name));
     }
     Ok(map)
 }

@@ -38,7 +38,9 @@ pub enum StartError {
     #[error("no blob with this signed_id: presign with POST /v1/blobs")]
     UnknownBlob,
     /// Nothing was uploaded for the presign yet.
-    #[error("the file was not uploaded: PUT it to url_for_direct_upload first")]
+    #[error(
+        "nothing is stored for this signed_id: PUT the file to url_for_direct_upload first (a file is deleted once its import has ended: presign and upload it again)"
+    )]
     NotUploaded,
     /// What was uploaded is not what the presign declared.
     #[error("the stored file does not match the declared size and checksum")]

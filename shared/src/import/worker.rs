@@ -265,18 +265,55 @@ async fn refusal(
         return Ok(Some("the file has a header but no rows".into()));
     }
     if job.mode == Mode::Mirror && checked.members_in_scope > 0 {
+        let threshold = job.max_delete_ratio;
+        let proceed = "nothing was changed. Send allow_mass_delete=true or a higher max_delete_ratio to proceed";
         let ratio = checked.deletions.len() as f64 / checked.members_in_scope as f64;
-        if ratio > job.max_delete_ratio {
+        if ratio > threshold {
             return Ok(Some(format!(
-                "MIRROR would remove {} of the {} members in scope ({:.1} %), above the {:.1} % threshold; nothing was changed. Send allow_mass_delete=true or a higher max_delete_ratio to proceed",
+                "MIRROR would remove {} of the {} members in scope ({:.1} %), above the {:.1} % threshold; {proceed}",
                 checked.deletions.len(),
                 checked.members_in_scope,
                 ratio * 100.0,
-                job.max_delete_ratio * 100.0
+                threshold * 100.0
+            )));
+        }
+        let over = over_threshold(checked, threshold);
+        if !over.is_empty() {
+            return Ok(Some(format!(
+                "MIRROR would remove too much of {} communit{} ({}), above the {:.1} % threshold per community or emptying it; {proceed}",
+                over.len(),
+                if over.len() == 1 { "y" } else { "ies" },
+                over.join("; "),
+                threshold * 100.0
             )));
         }
     }
     Ok(None)
+}
+
+/// The communities a MIRROR would empty (unless the threshold is 100 %) or strip of more than
+/// `threshold` of their file-sourced members, each named with its counts.
+fn over_threshold(checked: &Checked, threshold: f64) -> Vec<String> {
+    checked
+        .per_community
+        .iter()
+        .filter(|c| c.deletions > 0)
+        .filter_map(|c| {
+            let emptied = c.deletions == c.members && threshold < 1.0;
+            let ratio = c.deletions as f64 / c.from_file.max(1) as f64;
+            (emptied || ratio > threshold).then(|| {
+                let name = checked
+                    .communities
+                    .get(&c.community)
+                    .map_or(c.community.as_str(), |(_, name)| name.as_str());
+                let emptying = if emptied { ", emptying it" } else { "" };
+                format!(
+                    "{name}: {} of its {} file-sourced members{emptying}",
+                    c.deletions, c.from_file
+                )
+            })
+        })
+        .collect()
 }
 
 async fn write_report(

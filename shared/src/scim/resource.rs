@@ -274,6 +274,7 @@ fn normalize_single(attr: &Attribute, value: Value) -> Result<Option<Value>, Sci
         }
         (Type::Complex, _) => wrong("an object"),
         (Type::String | Type::Reference | Type::Binary, Value::String(s)) => {
+            crate::unicode::check_text(attr.name, &s).map_err(ScimError::invalid_value)?;
             Ok((!s.is_empty()).then_some(Value::String(s)))
         }
         (Type::String | Type::Reference | Type::Binary, _) => wrong("a string"),

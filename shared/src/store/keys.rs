@@ -40,11 +40,12 @@ pub fn user(t: &TenantId, id: &str) -> Key {
 /// Sort-key prefix of the userName index.
 pub const USER_NAME_PREFIX: &str = "UNAME#";
 
-/// The unique index of a user's userName (lowercased: userName is not case-exact).
+/// The unique index of a user's userName, under its [`crate::unicode::fold`] (userName is
+/// not case-exact, and look-alike spellings are one name).
 pub fn user_name(t: &TenantId, user_name: &str) -> Key {
     Key::new(
         tenant_pk(t),
-        format!("{USER_NAME_PREFIX}{}", user_name.to_lowercase()),
+        format!("{USER_NAME_PREFIX}{}", crate::unicode::fold(user_name)),
     )
 }
 
@@ -76,7 +77,7 @@ pub const GROUP_NAME_PREFIX: &str = "GNAME#";
 pub fn group_name(t: &TenantId, name: &str) -> Key {
     Key::new(
         tenant_pk(t),
-        format!("{GROUP_NAME_PREFIX}{}", name.to_lowercase()),
+        format!("{GROUP_NAME_PREFIX}{}", crate::unicode::fold(name)),
     )
 }
 
@@ -146,7 +147,10 @@ pub const DELETED_USER_NAME_PREFIX: &str = "DUNAME#";
 pub fn deleted_user_name(t: &TenantId, user_name: &str) -> Key {
     Key::new(
         tenant_pk(t),
-        format!("{DELETED_USER_NAME_PREFIX}{}", user_name.to_lowercase()),
+        format!(
+            "{DELETED_USER_NAME_PREFIX}{}",
+            crate::unicode::fold(user_name)
+        ),
     )
 }
 
@@ -157,7 +161,7 @@ pub const DELETED_EMAIL_PREFIX: &str = "DEMAIL#";
 pub fn deleted_email(t: &TenantId, email: &str) -> Key {
     Key::new(
         tenant_pk(t),
-        format!("{DELETED_EMAIL_PREFIX}{}", email.to_lowercase()),
+        format!("{DELETED_EMAIL_PREFIX}{}", crate::unicode::fold(email)),
     )
 }
 
@@ -252,7 +256,7 @@ pub fn community(t: &TenantId, id: &str) -> Key {
 pub fn community_name(t: &TenantId, name: &str) -> Key {
     Key::new(
         tenant_pk(t),
-        format!("{COMMUNITY_NAME_PREFIX}{}", name.to_lowercase()),
+        format!("{COMMUNITY_NAME_PREFIX}{}", crate::unicode::fold(name)),
     )
 }
 

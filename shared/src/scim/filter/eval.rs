@@ -172,8 +172,10 @@ fn operand(
         (Type::DateTime, _) => bad("expected an RFC 3339 date-time"),
         (_, Literal::String(s)) => Ok(Operand::Text(if leaf.case_exact {
             s.clone()
+        } else if substring {
+            crate::unicode::fold_untrimmed(s)
         } else {
-            s.to_lowercase()
+            crate::unicode::fold(s)
         })),
         (_, _) => bad("expected a string"),
     }
@@ -259,8 +261,10 @@ fn compare_one(v: &Value, leaf: &Attribute, op: CompareOp, want: &Operand) -> bo
         (Operand::Text(w), Value::String(s)) => {
             let s = if leaf.case_exact {
                 s.clone()
+            } else if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+                crate::unicode::fold_untrimmed(s)
             } else {
-                s.to_lowercase()
+                crate::unicode::fold(s)
             };
             match op {
                 CompareOp::Co => s.contains(w.as_str()),
