@@ -114,6 +114,10 @@ pub enum ClientCommand {
         /// An address or CIDR network the client may call from (repeat; default any).
         #[arg(long = "allow-ip")]
         allowed_ips: Vec<String>,
+        /// A user id the client may name as acting user on /v1 (repeat; default any
+        /// administrator).
+        #[arg(long = "acting-user")]
+        acting_users: Vec<String>,
     },
     /// Revoke a client; its tokens stop working at once.
     Revoke {
@@ -224,6 +228,7 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             name,
             scopes,
             allowed_ips,
+            acting_users,
         } => {
             let scopes = if scopes.is_empty() {
                 vec![Scope::Scim, Scope::Imports]
@@ -239,6 +244,7 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
                         name,
                         scopes,
                         allowed_ips,
+                        acting_users,
                     },
                 )
                 .await?;
@@ -247,6 +253,7 @@ pub async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
                 "client_secret": issued.client_secret,
                 "scopes": Scope::format_list(&issued.client.scopes),
                 "allowed_ips": issued.client.allowed_ips,
+                "acting_users": issued.client.acting_users,
             });
             print(&out, json);
         }

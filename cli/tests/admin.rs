@@ -226,9 +226,14 @@ fn communities_mappings_admins_tokens_and_clients_are_managed_from_the_command_l
             "imports",
             "--allow-ip",
             "10.0.0.0/8",
+            "--acting-user",
+            "u-1",
+            "--acting-user",
+            "u-2",
         ],
     );
     assert_eq!(client["scopes"], "imports");
+    assert_eq!(client["acting_users"], serde_json::json!(["u-1", "u-2"]));
     let cid = client["client_id"].as_str().unwrap();
     assert_eq!(
         muster(

@@ -237,6 +237,7 @@ impl OAuthApp {
             name: "sync".into(),
             scopes: scopes.to_vec(),
             allowed_ips: allowed_ips.iter().map(|s| s.to_string()).collect(),
+            acting_users: vec![],
         };
         self.clients.create(&tenant, new).await.unwrap()
     }

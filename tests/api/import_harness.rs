@@ -85,6 +85,7 @@ impl ImportApp {
                     name: "hr".into(),
                     scopes: vec![Scope::Imports],
                     allowed_ips: vec![],
+                    acting_users: vec![],
                 },
             )
             .await

@@ -1,5 +1,6 @@
 //! Integration tests of muster through its public Router, one module per capability.
 
+mod acting_users;
 mod admin;
 mod auth;
 mod blob_s3;

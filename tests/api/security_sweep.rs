@@ -70,6 +70,7 @@ async fn client_of(t: &ImportApp, tenant: &str) -> muster::auth::IssuedClient {
         name: "sweep".into(),
         scopes: Scope::ALL.to_vec(),
         allowed_ips: vec![],
+        acting_users: vec![],
     };
     let tenant = muster::ids::TenantId::parse(tenant).unwrap();
     ApiClients::new(t.app.table.clone())

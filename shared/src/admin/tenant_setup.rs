@@ -69,6 +69,7 @@ impl Admin {
                     name: "default".into(),
                     scopes: vec![Scope::Scim, Scope::Imports],
                     allowed_ips: vec![],
+                    acting_users: vec![],
                 },
             )
             .await?;

@@ -38,11 +38,36 @@ pub struct ClientRecord {
     pub scopes: Vec<Scope>,
     /// Networks the client may call from; empty means any address.
     pub allowed_ips: Vec<IpRange>,
+    /// The user ids the client may act as on `/v1`; empty means any administrator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acting_users: Vec<String>,
     /// When the client was created (RFC 3339).
     pub created: String,
 }
 
+/// The acting users a client is bound to: trimmed, without blanks or repeats.
+fn acting_users(ids: Vec<String>) -> Result<Vec<String>, ClientError> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(ClientError::Invalid(
+                "an acting user id must not be blank".into(),
+            ));
+        }
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 impl ClientRecord {
+    /// True when the client may name `user_id` as its acting user.
+    pub fn may_act_as(&self, user_id: &str) -> bool {
+        self.acting_users.is_empty() || self.acting_users.iter().any(|u| u == user_id)
+    }
+
     /// True when a request from `ip` is allowed; an unknown source address passes only an
     /// empty allowlist.
     pub fn allows_ip(&self, ip: Option<IpAddr>) -> bool {
@@ -69,6 +94,9 @@ pub struct NewClient {
     pub scopes: Vec<Scope>,
     /// CIDR networks or bare addresses the client may call from; empty means any.
     pub allowed_ips: Vec<String>,
+    /// The user ids the client may name as acting user (`user_id` on `/v1`); empty means
+    /// any administrator.
+    pub acting_users: Vec<String>,
 }
 
 /// A newly created client: the only time its secret exists in clear.
@@ -138,6 +166,7 @@ impl ApiClients {
             name: name.to_owned(),
             scopes,
             allowed_ips,
+            acting_users: acting_users(new.acting_users)?,
             created: now_rfc3339(),
         };
         // The prefix keeps a secret from starting with `-`, which command lines would take for a flag.
@@ -271,6 +300,7 @@ mod tests {
             name: "x".into(),
             scopes: vec![Scope::Scim],
             allowed_ips: vec![],
+            acting_users: vec![],
             created: now_rfc3339(),
         };
         assert!(client.allows_ip(None));
@@ -289,6 +319,7 @@ mod tests {
             name: " sync ".into(),
             scopes: vec![Scope::Imports, Scope::Scim, Scope::Imports],
             allowed_ips: vec!["192.0.2.0/24".into()],
+            acting_users: vec![],
         };
         let issued = clients.create(&acme, new).await.unwrap();
         assert_eq!(issued.client.scopes, Scope::ALL.to_vec());
@@ -320,6 +351,7 @@ mod tests {
             name: "x".into(),
             scopes: vec![Scope::Scim],
             allowed_ips: vec!["10.0.0.0/99".into()],
+            acting_users: vec![],
         };
         assert!(matches!(
             clients.create(&acme, bad).await,

@@ -185,6 +185,8 @@ struct NewClientBody {
     scopes: Vec<String>,
     #[serde(default)]
     allowed_ips: Vec<String>,
+    #[serde(default)]
+    acting_users: Vec<String>,
 }
 
 fn default_client_name() -> String {
@@ -207,6 +209,7 @@ async fn create_client(
         name: b.name,
         scopes,
         allowed_ips: b.allowed_ips,
+        acting_users: b.acting_users,
     };
     let issued = s.admin.create_client(&tenant(&t)?, new).await?;
     ok(

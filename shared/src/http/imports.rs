@@ -105,12 +105,20 @@ impl IntoResponse for Failure {
 }
 
 /// The communities `user_id` may act on: all of them for a tenant administrator, those it
-/// administers for a community administrator; anyone else is refused with 403.
+/// administers for a community administrator; anyone else, and any user the client is not
+/// bound to (`acting_users`), is refused with 403.
 pub async fn acting_scope(
     s: &AppState,
     who: &Principal,
     user_id: &str,
 ) -> Result<Vec<String>, Failure> {
+    if !who.may_act_as(user_id) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this API client may not act as this user_id",
+        ));
+    }
     let t = &who.tenant;
     if s.admin
         .is_tenant_admin(t, user_id)

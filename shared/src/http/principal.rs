@@ -44,6 +44,15 @@ pub struct Principal {
     pub client_id: String,
     /// The scopes of the token that the client still holds.
     pub scopes: Vec<Scope>,
+    /// The user ids the client may act as on `/v1`; empty means any administrator.
+    pub acting_users: Vec<String>,
+}
+
+impl Principal {
+    /// True when this client may name `user_id` as its acting user.
+    pub fn may_act_as(&self, user_id: &str) -> bool {
+        self.acting_users.is_empty() || self.acting_users.iter().any(|u| u == user_id)
+    }
 }
 
 /// Why an access token was not enough.
@@ -181,6 +190,7 @@ pub(super) async fn authenticate_token(
         tenant: client.tenant,
         client_id: client.client_id,
         scopes,
+        acting_users: client.acting_users,
     })
 }
 

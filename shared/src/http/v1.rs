@@ -193,11 +193,12 @@ async fn job_of(
     q: &HashMap<String, String>,
 ) -> Result<crate::import::Job, Failure> {
     let imports = Imports::of(s)?;
-    acting_scope(s, who, param(q, "user_id")?).await?;
+    let user_id = param(q, "user_id")?;
+    let scope = acting_scope(s, who, user_id).await?;
     let id: u64 = param(q, "id")?
         .parse()
         .map_err(|_| Failure::bad("invalid_parameter", "id is an integer"))?;
-    imports
+    let job = imports
         .ctx
         .jobs
         .get(&who.tenant, id)
@@ -209,7 +210,21 @@ async fn job_of(
                 "unknown_import",
                 format!("no import {id}"),
             )
-        })
+        })?;
+    // A job's status, report and errors are for those whose scope covers all it touched.
+    let tenant_admin = s
+        .admin
+        .is_tenant_admin(&who.tenant, user_id)
+        .await
+        .map_err(Failure::internal)?;
+    if !tenant_admin && !job.scope.iter().all(|c| scope.contains(c)) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("import {id} covers communities user_id does not administer"),
+        ));
+    }
+    Ok(job)
 }
 
 async fn status(State(s): State<AppState>, who: Principal, Query(q): Params) -> Answer {
