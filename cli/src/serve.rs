@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// X-Forwarded-Host/-Proto); 0 believes none of those headers.
     #[arg(long, env = "MUSTER_TRUSTED_PROXY_HOPS")]
     trusted_proxy_hops: Option<usize>,
+    /// How many imports (of as many tenants) run at once; a tenant's own imports always run
+    /// one after the other.
+    #[arg(long, default_value_t = muster::queue::DEFAULT_CONCURRENCY)]
+    import_concurrency: usize,
     /// Log as JSON lines (the Lambda format) instead of text.
     #[arg(long)]
     json_logs: bool,
@@ -79,7 +83,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let imports = if args.data.aws {
         aws_imports(table.clone(), &args.data.data).await
     } else {
-        muster::http::Imports::local(table.clone(), args.data.data.join("blobs")).await
+        let blobs = args.data.data.join("blobs");
+        muster::http::Imports::local_with(table.clone(), blobs, args.import_concurrency).await
     };
     muster::directory::Maintenance::new(table.clone()).spawn(
         std::time::Duration::from_millis(args.reconcile_interval_ms),

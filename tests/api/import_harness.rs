@@ -49,6 +49,12 @@ impl ImportApp {
         Self::build(table, None, config).await
     }
 
+    /// The harness over `table` running its jobs with `imports` (shared by several
+    /// harnesses, so that their tenants' jobs go through one worker).
+    pub async fn with_imports(table: Arc<dyn muster::store::Table>, imports: Imports) -> Self {
+        Self::build_with(table, None, Config::default(), Some(imports)).await
+    }
+
     /// The harness sending invitations to `notifier`.
     pub async fn notifying(notifier: Arc<dyn muster::import::Notifier>) -> Self {
         let table = Arc::new(muster::store::EmbeddedTable::in_memory());
@@ -60,10 +66,22 @@ impl ImportApp {
         notifier: Option<Arc<dyn muster::import::Notifier>>,
         config: Config,
     ) -> Self {
+        Self::build_with(table, notifier, config, None).await
+    }
+
+    async fn build_with(
+        table: Arc<dyn muster::store::Table>,
+        notifier: Option<Arc<dyn muster::import::Notifier>>,
+        config: Config,
+        shared: Option<Imports>,
+    ) -> Self {
         let mut test = TestApp::with_parts(table, config.clone()).await;
         let tenant = TenantId::parse(&test.acme.id).unwrap();
         let dir = std::env::temp_dir().join(format!("muster-imports-{}", muster::ids::random_id()));
-        let mut imports = Imports::local(test.table.clone(), &dir).await;
+        let mut imports = match shared {
+            Some(imports) => imports,
+            None => Imports::local(test.table.clone(), &dir).await,
+        };
         if let Some(notifier) = notifier {
             imports.notifier = notifier;
         }

@@ -15,6 +15,7 @@ mod faults;
 mod groups;
 mod helpers;
 mod import_harness;
+mod import_turns;
 mod imports;
 mod imports_dynamo;
 mod imports_safety;

@@ -37,8 +37,25 @@ impl Imports {
         table: Arc<dyn crate::store::Table>,
         dir: impl Into<std::path::PathBuf>,
     ) -> Self {
+        Self::local_with(table, dir, crate::queue::DEFAULT_CONCURRENCY).await
+    }
+
+    /// [`Self::local`] running at most `concurrency` jobs (of as many tenants) at once.
+    pub async fn local_with(
+        table: Arc<dyn crate::store::Table>,
+        dir: impl Into<std::path::PathBuf>,
+        concurrency: usize,
+    ) -> Self {
         let blobs = LocalBlobs::new(dir, table.clone());
-        Self::in_process(table, Arc::new(blobs.clone()), Some(blobs)).await
+        let ctx = ImportContext::new(table.clone(), Arc::new(blobs.clone()));
+        let queue = crate::queue::LocalQueue::start_with(ctx.clone(), concurrency).await;
+        Self {
+            blobs: Arc::new(blobs.clone()),
+            local: Some(blobs),
+            queue: Arc::new(queue),
+            ctx,
+            notifier: Arc::new(crate::import::LocalNotifier::new(table)),
+        }
     }
 
     /// An in-process queue and worker over `blobs` (`local` when they are local files).
