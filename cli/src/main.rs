@@ -5,6 +5,7 @@ mod check;
 mod client;
 mod directory;
 mod import;
+mod listen;
 mod output;
 mod serve;
 mod tenant;

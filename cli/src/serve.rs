@@ -33,6 +33,18 @@ pub struct ServeArgs {
     /// one after the other.
     #[arg(long, default_value_t = muster::queue::DEFAULT_CONCURRENCY)]
     import_concurrency: usize,
+    /// Seconds a connection has to send a request's headers (from connecting, or from the
+    /// previous answer).
+    #[arg(long, default_value_t = 10)]
+    header_timeout_s: u64,
+    /// Seconds a connection may stay open with no request in flight.
+    #[arg(long, default_value_t = 5)]
+    keep_alive_timeout_s: u64,
+    /// Connections open at once; at the cap the longest-idle one is closed to make room,
+    /// and a new one is refused only when all are busy. Keep it under the process's file
+    /// descriptor limit (`ulimit -n`).
+    #[arg(long, default_value_t = 900)]
+    max_connections: usize,
     /// Log as JSON lines (the Lambda format) instead of text.
     #[arg(long)]
     json_logs: bool,
@@ -104,11 +116,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     println!("muster listening on http://{local} ({storage})");
     tracing::info!(%local, "serving");
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("the server stopped")?;
+    let limits = crate::listen::Limits {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout_s.max(1)),
+        keep_alive_timeout: std::time::Duration::from_secs(args.keep_alive_timeout_s.max(1)),
+        max_connections: args.max_connections,
+    };
+    crate::listen::serve(listener, app(state), limits, shutdown()).await;
     Ok(())
 }
 

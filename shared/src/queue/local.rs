@@ -47,7 +47,7 @@ impl Turns {
     }
 
     /// The next job to start, if one may start now; it counts as running until [`Self::done`].
-    pub fn next(&mut self) -> Option<ImportMessage> {
+    pub fn start_next(&mut self) -> Option<ImportMessage> {
         if self.running.len() >= self.limit {
             return None;
         }
@@ -107,7 +107,7 @@ async fn dispatch(
 ) {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TenantId>();
     loop {
-        while let Some(m) = turns.next() {
+        while let Some(m) = turns.start_next() {
             let (ctx, done_tx) = (ctx.clone(), done_tx.clone());
             tokio::spawn(async move {
                 if let Err(e) = run_job(&ctx, &m.tenant, m.job, None).await {
@@ -150,15 +150,15 @@ mod tests {
         turns.push(t("aaa"), 1);
         turns.push(t("aaa"), 2);
         turns.push(t("bbb"), 3);
-        assert_eq!(turns.next().map(|m| m.job), Some(1));
+        assert_eq!(turns.start_next().map(|m| m.job), Some(1));
         assert_eq!(
-            turns.next().map(|m| m.job),
+            turns.start_next().map(|m| m.job),
             Some(3),
             "bbb does not wait for aaa"
         );
-        assert_eq!(turns.next(), None, "aaa's second job waits for its first");
+        assert_eq!(turns.start_next(), None, "aaa's second job waits for its first");
         turns.done(&t("aaa"));
-        assert_eq!(turns.next().map(|m| m.job), Some(2));
+        assert_eq!(turns.start_next().map(|m| m.job), Some(2));
     }
 
     #[test]
@@ -168,16 +168,16 @@ mod tests {
             turns.push(t("big"), job);
         }
         turns.push(t("small"), 10);
-        assert_eq!(turns.next().map(|m| m.job), Some(1));
-        assert_eq!(turns.next(), None, "the limit is reached");
+        assert_eq!(turns.start_next().map(|m| m.job), Some(1));
+        assert_eq!(turns.start_next(), None, "the limit is reached");
         turns.done(&t("big"));
         assert_eq!(
-            turns.next().map(|m| m.job),
+            turns.start_next().map(|m| m.job),
             Some(10),
             "small's turn comes before big's next"
         );
         turns.done(&t("small"));
-        assert_eq!(turns.next().map(|m| m.job), Some(2));
+        assert_eq!(turns.start_next().map(|m| m.job), Some(2));
     }
 
     #[test]
@@ -185,8 +185,8 @@ mod tests {
         let mut turns = Turns::new(2);
         turns.push(t("aaa"), 1);
         turns.push(t("aaa"), 1);
-        assert!(turns.next().is_some());
+        assert!(turns.start_next().is_some());
         turns.done(&t("aaa"));
-        assert_eq!(turns.next(), None);
+        assert_eq!(turns.start_next(), None);
     }
 }
