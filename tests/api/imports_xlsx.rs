@@ -62,3 +62,55 @@ async fn a_zip_bomb_or_a_damaged_workbook_fails_the_job_with_a_reason() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_workbook_of_bad_rows_stores_the_first_thousand_errors_and_counts_them_all() {
+    let t = ImportApp::new().await;
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "matricule",
+            "email",
+            "first_name",
+            "last_name",
+            "community",
+            "role",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for i in 0..1500 {
+        let row = [
+            format!("E{i}"),
+            format!("not-an-email-{i}"),
+            "A".into(),
+            "B".into(),
+            "Sales".into(),
+            "member".into(),
+        ];
+        rows.push(row.to_vec());
+    }
+    let book = muster::import::write_xlsx(&rows);
+    let (id, status) = t
+        .import_bytes(&book, muster::import::XLSX, "UPSERT", "")
+        .await;
+    assert_eq!(status["state"], "failed", "{status}");
+    let reason = status["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("1500 row(s) rejected (1500 error(s): invalid_email 1500)"),
+        "{reason}"
+    );
+    assert!(reason.contains("the first 1000 are listed"), "{reason}");
+    let errors = t
+        .v1(
+            Method::GET,
+            &format!(
+                "/member_provisionings/errors?id={id}&user_id={}&per_page=100",
+                t.admin_user
+            ),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(errors.body["meta"]["pagination"]["total"], 1000);
+    assert_eq!(errors.body["data"][0]["line"], 2);
+}

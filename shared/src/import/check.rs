@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
 use super::reader::{Columns, Row};
-use super::report::RowError;
+use super::row_errors::RowErrors;
 use super::rules::{Rules, error};
 use super::worker::ImportContext;
 use super::{Mode, jobs::Job};
@@ -25,8 +25,8 @@ const BLOCK_ROWS: usize = 1000;
 pub struct Checked {
     /// Data rows seen.
     pub rows_total: u64,
-    /// Every rejected row.
-    pub errors: Vec<RowError>,
+    /// Every rejected row: the first in full, all counted.
+    pub errors: RowErrors,
     /// Community (id, name) by lowercased name and by id.
     pub communities: HashMap<String, (String, String)>,
     /// The tenant's allowed e-mail domains (empty: any).
@@ -119,7 +119,7 @@ impl Pass<'_> {
 
     /// Checks what one row can tell alone or against earlier rows; queues the rest.
     fn row(&mut self, out: &mut Checked, rules: &Rules<'_>, row: Row) {
-        let before = out.errors.len();
+        let before = out.errors.total();
         let cell = |name: &str| row.cell(self.columns, name);
         let community = out.community(cell("community")).cloned();
         rules.check(&row, community.as_ref(), &mut out.errors);
@@ -174,7 +174,7 @@ impl Pass<'_> {
                 ),
             ));
         }
-        let clean = out.errors.len() == before && rules.mode != Mode::Delete;
+        let clean = out.errors.total() == before && rules.mode != Mode::Delete;
         self.block.push(Pending {
             row,
             matricule: key,

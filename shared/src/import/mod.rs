@@ -9,6 +9,7 @@ mod lines;
 mod notify;
 mod reader;
 mod report;
+mod row_errors;
 mod rules;
 mod start;
 mod sync;
@@ -22,6 +23,7 @@ pub use jobs::{Job, JobStore, NewJob};
 pub use notify::{LocalNotifier, Notifier};
 pub use reader::{Columns, Row, open_any, open_rows, template};
 pub use report::{ReportRow, RowError};
+pub use row_errors::{MAX_STORED_ERRORS, RowErrors};
 pub use start::{
     DEFAULT_MAX_DELETE_RATIO, StartError, StartImport, delete_ratio, record_upload, start,
 };

@@ -137,8 +137,7 @@ pub fn open_any(
     mode: Mode,
 ) -> Result<(Columns, Box<dyn Iterator<Item = Row> + Send>), Structural> {
     if content_type == super::XLSX {
-        let (columns, rows) = super::xlsx::open_xlsx(source, mode)?;
-        return Ok((columns, Box::new(rows.into_iter())));
+        return super::xlsx::open_xlsx(source, mode);
     }
     let (columns, rows) = open_rows(source, mode)?;
     Ok((columns, Box::new(rows)))

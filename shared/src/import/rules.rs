@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use super::Mode;
 use super::reader::{Columns, Row, required};
 use super::report::RowError;
+use super::row_errors::RowErrors;
 use crate::community::Role;
 
 /// A rejected cell of `row`.
@@ -47,12 +48,7 @@ pub struct Rules<'a> {
 impl Rules<'_> {
     /// Appends to `errors` every rule `row` breaks. `community` is what the community cell
     /// names (id, name), if it names one of the tenant's.
-    pub fn check(
-        &self,
-        row: &Row,
-        community: Option<&(String, String)>,
-        errors: &mut Vec<RowError>,
-    ) {
+    pub fn check(&self, row: &Row, community: Option<&(String, String)>, errors: &mut RowErrors) {
         let cell = |name: &str| row.cell(self.columns, name);
         for name in required(self.mode) {
             if cell(name).is_empty() {

@@ -246,19 +246,20 @@ async fn refusal(
     checked: &Checked,
 ) -> Result<Option<String>, StoreError> {
     if !checked.errors.is_empty() {
+        let errors = &checked.errors;
         ctx.data
-            .put_errors(&job.tenant, job.id, &checked.errors)
+            .put_errors(&job.tenant, job.id, errors.kept())
             .await?;
-        let n = checked.errors.len() as u64;
-        let bad_rows = checked
-            .errors
-            .iter()
-            .map(|e| e.line)
-            .collect::<std::collections::HashSet<_>>()
-            .len() as u64;
+        let (n, bad_rows) = (errors.total(), errors.rows());
         job.counters.rows_failed = bad_rows;
+        let listed = if n > errors.kept().len() as u64 {
+            format!("the first {} are listed", errors.kept().len())
+        } else {
+            "all are listed".to_owned()
+        };
         return Ok(Some(format!(
-            "{bad_rows} row(s) rejected ({n} error(s)); nothing was changed: see /v1/member_provisionings/errors"
+            "{bad_rows} row(s) rejected ({n} error(s): {}); nothing was changed: {listed} at /v1/member_provisionings/errors",
+            errors.summary()
         )));
     }
     if checked.rows_total == 0 {

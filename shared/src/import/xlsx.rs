@@ -3,7 +3,6 @@
 //! bombs and oversized shared-string tables fail the job with a reason instead of exhausting
 //! memory.
 
-use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
 use calamine::{DataRef, Reader, Xlsx};
@@ -63,62 +62,118 @@ fn text(cell: &DataRef<'_>) -> String {
     }
 }
 
-/// Reads the first worksheet of an XLSX file into rows.
+/// Rows handed from the reading thread to the check, at most this many at a time.
+const ROWS_IN_FLIGHT: usize = 256;
+
+/// One sheet row with cells, or the reason the sheet could not be read further.
+type SheetRow = Result<(u32, Vec<String>), String>;
+
+/// Reads the first worksheet of an XLSX file as a stream of rows: a thread walks the sheet
+/// cell by cell and hands over each row once complete, so memory holds the archive, its
+/// shared strings and a few hundred rows, whatever the sheet's length.
 pub fn open_xlsx(
     mut source: Box<dyn Read + Send>,
     mode: Mode,
-) -> Result<(Columns, Vec<Row>), Structural> {
+) -> Result<(Columns, Box<dyn Iterator<Item = Row> + Send>), Structural> {
     let mut bytes = Vec::new();
     source
         .read_to_end(&mut bytes)
         .map_err(|e| Structural(format!("the file cannot be read: {e}")))?;
     inspect(&bytes)?;
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+    let book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|e| Structural(format!("the file is not a readable XLSX workbook: {e}")))?;
-    let sheet = book
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(|| Structural("the workbook has no worksheet".into()))?;
-    let mut cells = book
-        .worksheet_cells_reader(&sheet)
-        .map_err(|e| Structural(format!("the worksheet cannot be read: {e}")))?;
-    // Rows by index, only those that hold cells: the file chooses the row numbers (up to
-    // u32::MAX), so nothing may be sized by them.
-    let mut grid: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-    while let Some(cell) = cells
-        .next_cell()
-        .map_err(|e| Structural(format!("the worksheet is damaged: {e}")))?
-    {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<SheetRow>(ROWS_IN_FLIGHT);
+    let (first_tx, first_rx) = std::sync::mpsc::sync_channel::<Result<(), Structural>>(1);
+    std::thread::Builder::new()
+        .name("xlsx-reader".into())
+        .spawn(move || walk(book, &first_tx, &tx))
+        .map_err(|e| Structural(format!("the workbook cannot be read now: {e}")))?;
+    first_rx
+        .recv()
+        .map_err(|_| Structural("the workbook reader stopped".into()))??;
+    let mut rows = rx.into_iter().peekable();
+    let header = match rows.peek() {
+        None => return Err(Structural("the worksheet is empty".into())),
+        Some(Err(e)) => return Err(Structural(format!("the worksheet is damaged: {e}"))),
+        Some(Ok((0, _))) => rows
+            .next()
+            .and_then(Result::ok)
+            .map(|(_, h)| h)
+            .unwrap_or_default(),
+        Some(Ok(_)) => Vec::new(),
+    };
+    let (columns, positions) = columns_from_header(header.iter().map(String::as_str), mode)?;
+    let rows = rows
+        .filter(|row| !matches!(row, Ok((_, cells)) if cells.iter().all(String::is_empty)))
+        .map(move |row| match row {
+            Ok((i, cells)) => Row {
+                line: u64::from(i) + 1,
+                cells: positions
+                    .iter()
+                    .map(|&p| cells.get(p).cloned().unwrap_or_default())
+                    .collect(),
+                unreadable: None,
+            },
+            Err(e) => Row {
+                line: 0,
+                cells: vec![String::new(); positions.len()],
+                unreadable: Some(format!("the worksheet is damaged here: {e}")),
+            },
+        });
+    Ok((columns, Box::new(rows)))
+}
+
+/// The reading thread: opens the first sheet (reporting on `opened`), then sends its rows,
+/// a row being the run of cells with one row number (the file chooses the numbers, up to
+/// u32::MAX, so nothing is sized by them). Stops when the receiver goes away.
+fn walk(
+    mut book: Xlsx<Cursor<Vec<u8>>>,
+    opened: &std::sync::mpsc::SyncSender<Result<(), Structural>>,
+    rows: &std::sync::mpsc::SyncSender<SheetRow>,
+) {
+    let Some(sheet) = book.sheet_names().first().cloned() else {
+        let _ = opened.send(Err(Structural("the workbook has no worksheet".into())));
+        return;
+    };
+    let mut cells = match book.worksheet_cells_reader(&sheet) {
+        Ok(cells) => cells,
+        Err(e) => {
+            let why = format!("the worksheet cannot be read: {e}");
+            let _ = opened.send(Err(Structural(why)));
+            return;
+        }
+    };
+    let _ = opened.send(Ok(()));
+    let mut current: Option<(u32, Vec<String>)> = None;
+    loop {
+        let cell = match cells.next_cell() {
+            Ok(Some(cell)) => cell,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = rows.send(Err(e.to_string()));
+                return;
+            }
+        };
         let (r, c) = cell.get_position();
         let c = c as usize;
         if c >= 64 {
             continue;
         }
-        let row = grid.entry(r).or_default();
+        if current.as_ref().is_some_and(|(at, _)| *at != r)
+            && let Some(done) = current.take()
+            && rows.send(Ok(done)).is_err()
+        {
+            return;
+        }
+        let (_, row) = current.get_or_insert_with(|| (r, Vec::new()));
         if row.len() <= c {
             row.resize(c + 1, String::new());
         }
         row[c] = text(cell.get_value());
     }
-    if grid.is_empty() {
-        return Err(Structural("the worksheet is empty".into()));
+    if let Some(done) = current {
+        let _ = rows.send(Ok(done));
     }
-    let header = grid.remove(&0).unwrap_or_default();
-    let (columns, positions) = columns_from_header(header.iter().map(String::as_str), mode)?;
-    let rows = grid
-        .into_iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-        .map(|(i, cells)| Row {
-            line: u64::from(i) + 1,
-            cells: positions
-                .iter()
-                .map(|&p| cells.get(p).cloned().unwrap_or_default())
-                .collect(),
-            unreadable: None,
-        })
-        .collect();
-    Ok((columns, rows))
 }
 
 #[cfg(test)]
@@ -137,6 +192,7 @@ mod tests {
         );
         let book = crate::import::xlsx_write::workbook(&sheet);
         let (columns, rows) = open_xlsx(Box::new(Cursor::new(book)), Mode::Delete).unwrap();
+        let rows: Vec<Row> = rows.collect();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].line, 4_000_000_000);
         assert_eq!(rows[0].cell(&columns, "matricule"), "E1");

@@ -74,6 +74,7 @@ mod tests {
         let (columns, read) =
             crate::import::xlsx::open_xlsx(Box::new(Cursor::new(write_xlsx(&rows))), Mode::Delete)
                 .unwrap();
+        let read: Vec<crate::import::Row> = read.collect();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].cell(&columns, "community"), "R&D <lab>");
         assert_eq!(

@@ -156,7 +156,11 @@ mod tests {
             Some(3),
             "bbb does not wait for aaa"
         );
-        assert_eq!(turns.start_next(), None, "aaa's second job waits for its first");
+        assert_eq!(
+            turns.start_next(),
+            None,
+            "aaa's second job waits for its first"
+        );
         turns.done(&t("aaa"));
         assert_eq!(turns.start_next().map(|m| m.job), Some(2));
     }
