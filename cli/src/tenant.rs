@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use muster::admin::Admin;
-use muster::auth::{NewClient, Scope};
+use muster::auth::{NewClient, RequestLimits, Scope};
 use muster::ids::TenantId;
 use serde_json::{Value, json};
 
@@ -64,6 +64,18 @@ pub enum TenantCommand {
         /// pass; `default`: back to 30 days).
         #[arg(long, value_parser = retention_days)]
         deleted_user_retention_days: Option<Retention>,
+        /// Requests per second the tenant may send, sustained (past it: 429).
+        #[arg(long)]
+        rate_limit: Option<u32>,
+        /// Requests that may arrive at once after a quiet spell.
+        #[arg(long)]
+        burst: Option<u32>,
+        /// Requests the tenant may have in flight at once (past it: 429).
+        #[arg(long)]
+        max_concurrent: Option<u32>,
+        /// Puts the tenant's request limits back to the defaults.
+        #[arg(long, conflicts_with_all = ["rate_limit", "burst", "max_concurrent"])]
+        default_limits: bool,
     },
 }
 
@@ -173,14 +185,30 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
         TenantCommand::Set {
             on: TenantArgs { tenant, data, json },
             deleted_user_retention_days,
+            rate_limit,
+            burst,
+            max_concurrent,
+            default_limits,
         } => {
             let t = tenant_id(&tenant)?;
+            if [rate_limit, burst, max_concurrent].contains(&Some(0)) {
+                anyhow::bail!("request limits are whole numbers above 0");
+            }
             let updated = admin(&data)
                 .await?
                 .tenants
                 .update(&t, |tenant| {
                     if let Some(Retention(days)) = deleted_user_retention_days {
                         tenant.deleted_user_retention_days = days;
+                    }
+                    if default_limits {
+                        tenant.limits = None;
+                    } else if rate_limit.or(burst).or(max_concurrent).is_some() {
+                        let mut l = tenant.limits.unwrap_or(RequestLimits::DEFAULT);
+                        l.per_second = rate_limit.unwrap_or(l.per_second);
+                        l.burst = burst.unwrap_or(l.burst);
+                        l.concurrent = max_concurrent.unwrap_or(l.concurrent);
+                        tenant.limits = Some(l);
                     }
                 })
                 .await?

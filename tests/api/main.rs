@@ -39,6 +39,7 @@ mod security_sweep;
 mod security_v1;
 mod store_contract;
 mod store_dynamo;
+mod throttle;
 mod users;
 mod v1_auth;
 mod xml;

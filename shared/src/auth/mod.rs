@@ -17,6 +17,6 @@ pub use keys::{AccessToken, KeysError, MIN_SECRET_BYTES, SigningKeys};
 pub use scope::{Scope, UnknownScope};
 pub use secret::{constant_time_eq, sha256_hex};
 pub use tenants::{
-    DEFAULT_RETENTION_DAYS, NewTenant, Tenant, TenantError, Tenants, address_allowed,
+    DEFAULT_RETENTION_DAYS, NewTenant, RequestLimits, Tenant, TenantError, Tenants, address_allowed,
 };
 pub use tokens::{IssuedToken, ScimTokens};

@@ -22,6 +22,32 @@ pub struct Tenant {
     /// (absent: [`DEFAULT_RETENTION_DAYS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_user_retention_days: Option<u32>,
+    /// How much of the service the tenant may use at once (absent: [`RequestLimits::DEFAULT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RequestLimits>,
+}
+
+/// A tenant's share of the service: requests per second (a token bucket of `burst`) and
+/// requests in flight at once. Past either, requests are answered 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLimits {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Requests that may arrive at once after a quiet spell.
+    pub burst: u32,
+    /// Requests in flight at once.
+    pub concurrent: u32,
+}
+
+impl RequestLimits {
+    /// What a tenant gets unless set otherwise: far above what Entra ID or Okta send
+    /// (a few requests per second each), well below what one tenant would need to crowd
+    /// out the others.
+    pub const DEFAULT: RequestLimits = RequestLimits {
+        per_second: 200,
+        burst: 400,
+        concurrent: 16,
+    };
 }
 
 /// How long soft-deleted users are kept when the tenant says nothing.
@@ -109,6 +135,7 @@ impl Tenants {
             domains,
             created: now_rfc3339(),
             deleted_user_retention_days: None,
+            limits: None,
         };
         let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
         let record = crate::store::Item::new(keys::tenant(&tenant.id), 1, body.clone());

@@ -9,6 +9,7 @@ mod oauth;
 mod origin;
 mod principal;
 mod resources;
+mod throttle;
 mod v1;
 mod xml;
 
@@ -63,6 +64,8 @@ pub struct AppState {
     pub admin: Admin,
     /// The import wiring; `None` where imports do not run (the `/v1` routes answer 503).
     pub imports: Option<Imports>,
+    /// Each tenant's share of requests.
+    pub throttle: throttle::Throttle,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             community_resources: Arc::new(CommunityResources::new(table.clone())),
             admin: Admin::new(table.clone()),
             imports: None,
+            throttle: throttle::Throttle::default(),
             config: Arc::new(config),
             table,
         }
@@ -109,6 +113,10 @@ pub fn app(state: AppState) -> Router {
         })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            throttle::scim,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             auth::require_scim_token,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -125,10 +133,15 @@ pub fn app(state: AppState) -> Router {
         .nest("/admin", admin::routes(&state))
         .nest(
             "/v1",
-            v1::routes().route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                require_imports_scope,
-            )),
+            v1::routes()
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    throttle::v1,
+                ))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    require_imports_scope,
+                )),
         )
         .route(
             "/uploads/{token}",

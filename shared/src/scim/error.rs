@@ -119,6 +119,11 @@ impl ScimError {
         Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, None, detail)
     }
 
+    /// 429: the tenant used more than its share; retry after a while (RFC 7644 §3.12).
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, None, detail)
+    }
+
     /// 500 with a fixed message; the cause must already be logged.
     pub fn internal() -> Self {
         Self::new(

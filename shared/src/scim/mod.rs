@@ -14,6 +14,7 @@ pub mod patch;
 mod project;
 pub(crate) mod repo;
 pub mod resource;
+mod scan;
 pub mod schema;
 mod search;
 pub mod service;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::ListParams;
 use super::ScimError;
 use super::StoredResource;
-use super::filter::eval::{Compiled, Scope, Target, compile, matches, resolve};
+use super::filter::eval::{Compiled, Scope, Target, compile, resolve};
 use super::filter::plan::{Plan, plan};
 use super::filter::{parse_filter, parse_path};
 use super::repo::Repo;
@@ -93,6 +93,10 @@ fn sort_key<'a>(doc: &'a Value, t: &Target) -> Option<&'a Value> {
     }
 }
 
+fn sort_key_owned(doc: &Value, t: &Target) -> Option<Value> {
+    sort_key(doc, t).cloned()
+}
+
 fn compare_values(a: &Value, b: &Value, case_exact: bool) -> Ordering {
     match (a, b) {
         (Value::String(x), Value::String(y)) if case_exact => x.cmp(y),
@@ -165,6 +169,7 @@ impl Repo {
             Plan::Scan => {
                 let query = Query::prefix(keys::tenant_pk(t), self.kind.prefix);
                 let items = query_all(&*self.table, query).await?;
+                super::scan::within_budget(items.len())?;
                 Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
             }
         }
@@ -186,27 +191,18 @@ impl Repo {
         if compiled.is_none() && sort.is_none() {
             return self.plain_page(t, params, resume).await;
         }
-        let mut found = self
+        let _turn = super::scan::turn(t).await?;
+        let found = self
             .candidates(t, compiled.as_ref().map(|(f, _)| f))
             .await?;
-        if let Some((_, c)) = &compiled {
-            found.retain(|r| matches(c, &Value::Object(r.doc.clone())));
-        }
-        if let Some(target) = sort {
-            let case_exact = target.sub.unwrap_or(target.attr).case_exact;
-            found.sort_by(|a, b| {
-                let (a, b) = (&Value::Object(a.doc.clone()), &Value::Object(b.doc.clone()));
-                match (sort_key(a, &target), sort_key(b, &target)) {
-                    (Some(x), Some(y)) => compare_values(x, y, case_exact),
-                    (Some(_), None) => Ordering::Less,
-                    (None, Some(_)) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                }
-            });
-            if params.descending {
-                found.reverse();
-            }
-        }
+        let sort = sort.map(|target| super::scan::Sort {
+            target,
+            descending: params.descending,
+        });
+        let filter = compiled.map(|(_, c)| c);
+        let found =
+            super::scan::filter_and_sort(found, filter, sort, sort_key_owned, compare_values)
+                .await?;
         let total = found.len() as u64;
         let start = match (&resume, cursor_mode) {
             (Some(Resume::Offset(n)), _) => *n,
