@@ -22,6 +22,8 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     /// SHA-256 (hex) of the operator key that opens the `/admin` routes; `None` closes them.
     pub operator_key_sha256: Option<String>,
+    /// The request limits of a tenant that sets none.
+    pub default_limits: crate::auth::RequestLimits,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             max_results: DEFAULT_MAX_RESULTS,
             trusted_proxy_hops: 0,
             operator_key_sha256: None,
+            default_limits: crate::auth::RequestLimits::DEFAULT,
         }
     }
 }

@@ -98,6 +98,12 @@ impl TestApp {
         }
     }
 
+    /// An app whose tenants have no practical request limits, for tests that fire a hundred
+    /// requests at once (a real identity provider sends a handful).
+    pub async fn unlimited() -> Self {
+        Self::with_config(unlimited()).await
+    }
+
     /// The SCIM base path of tenant Acme.
     pub fn base(&self) -> String {
         format!("/tenants/{}/scim/v2", self.acme.id)
@@ -187,6 +193,18 @@ impl TestApp {
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
         a.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The default configuration with request limits no test reaches.
+pub fn unlimited() -> Config {
+    Config {
+        default_limits: muster::auth::RequestLimits {
+            per_second: 1_000_000,
+            burst: 1_000_000,
+            concurrent: 100_000,
+        },
+        ..Config::default()
     }
 }
 

@@ -43,6 +43,11 @@ impl ImportApp {
         Self::build(table, None, Config::default()).await
     }
 
+    /// The harness over `table` served with `config`.
+    pub async fn on_with(table: Arc<dyn muster::store::Table>, config: Config) -> Self {
+        Self::build(table, None, config).await
+    }
+
     /// The harness served with `config` (an operator key, say).
     pub async fn with_config(config: Config) -> Self {
         let table = Arc::new(muster::store::EmbeddedTable::in_memory());

@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, patch, user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_creates_of_one_user_name_in_any_case_make_exactly_one_user() {
-    let app = Arc::new(TestApp::new().await);
+    let app = Arc::new(TestApp::unlimited().await);
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let app = app.clone();
@@ -37,7 +37,7 @@ async fn a_hundred_concurrent_creates_of_one_user_name_in_any_case_make_exactly_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_member_adds_and_removes_leave_the_serial_result() {
-    let app = Arc::new(TestApp::new().await);
+    let app = Arc::new(TestApp::unlimited().await);
     let mut users = Vec::new();
     for i in 0..100 {
         users.push(app.create_user(&format!("member{i:03}")).await);

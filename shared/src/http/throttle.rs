@@ -115,11 +115,12 @@ impl Throttle {
 async fn admitted(state: &AppState, tenant: &TenantId) -> Result<Admitted, Refusal> {
     let now = Instant::now();
     if state.throttle.stale(tenant, now) {
+        let default = state.config.default_limits;
         let limits = match state.tenants.get(tenant).await {
-            Ok(t) => t.and_then(|t| t.limits).unwrap_or(RequestLimits::DEFAULT),
+            Ok(t) => t.and_then(|t| t.limits).unwrap_or(default),
             Err(e) => {
                 tracing::warn!(%tenant, error = %e, "tenant limits unread; the defaults apply");
-                RequestLimits::DEFAULT
+                default
             }
         };
         state.throttle.set_limits(tenant, limits, now);
