@@ -20,7 +20,7 @@ pub struct Args {
     /// Bearer token.
     #[arg(long)]
     token: String,
-    /// get | filter | create | member-add | member-churn | list
+    /// get | filter | create | member-add | member-churn | list | one | scan
     #[arg(long)]
     scenario: Scenario,
     /// Concurrent connections.

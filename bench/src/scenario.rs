@@ -25,6 +25,10 @@ pub enum Scenario {
     MemberChurn,
     /// GET /Users?count=100
     List,
+    /// GET /Users?count=1 (a neighbour's light request)
+    One,
+    /// GET /Users?filter=userName co "zz"&sortBy=userName (a scan no index answers)
+    Scan,
 }
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -129,6 +133,15 @@ impl Setup {
                 None,
             ),
             Scenario::List => ("GET", "/Users?count=100".to_owned(), None),
+            Scenario::One => ("GET", "/Users?count=1".to_owned(), None),
+            Scenario::Scan => (
+                "GET",
+                format!(
+                    "/Users?filter={}&sortBy=userName",
+                    percent_encode("userName co \"zz\"")
+                ),
+                None,
+            ),
             Scenario::Create => {
                 let body = json!({"schemas": [USER], "userName": format!("new{}-{w}-{n}@bench.test", self.run), "active": true});
                 ("POST", "/Users".to_owned(), Some(body))

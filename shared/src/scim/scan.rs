@@ -81,6 +81,16 @@ pub fn within_budget(n: usize) -> Result<(), ScimError> {
     Ok(())
 }
 
+/// Runs `f` on the resource's document as a JSON value, without copying it.
+fn as_value<T>(r: &mut StoredResource, f: impl FnOnce(&Value) -> T) -> T {
+    let doc = Value::Object(std::mem::take(&mut r.doc));
+    let out = f(&doc);
+    if let Value::Object(map) = doc {
+        r.doc = map;
+    }
+    out
+}
+
 /// A sort: the attribute, its key function and the direction.
 pub struct Sort {
     /// The attribute sorted on.
@@ -103,14 +113,7 @@ pub async fn filter_and_sort(
             None => found,
             Some(f) => found
                 .into_iter()
-                .filter_map(|mut r| {
-                    let doc = Value::Object(std::mem::take(&mut r.doc));
-                    let hit = matches(f, &doc);
-                    if let Value::Object(map) = doc {
-                        r.doc = map;
-                    }
-                    hit.then_some(r)
-                })
+                .filter_map(|mut r| as_value(&mut r, |doc| matches(f, doc)).then_some(r))
                 .collect(),
         };
         if let Some(sort) = sort {
@@ -118,15 +121,11 @@ pub async fn filter_and_sort(
             let mut keyed: Vec<(Option<Value>, StoredResource)> = kept
                 .into_iter()
                 .map(|mut r| {
-                    let doc = Value::Object(std::mem::take(&mut r.doc));
                     // Lowercased once here rather than at every comparison.
-                    let k = key(&doc, &sort.target).map(|k| match k {
+                    let k = as_value(&mut r, |doc| key(doc, &sort.target)).map(|k| match k {
                         Value::String(s) if !case_exact => Value::String(s.to_lowercase()),
                         other => other,
                     });
-                    if let Value::Object(map) = doc {
-                        r.doc = map;
-                    }
                     (k, r)
                 })
                 .collect();
