@@ -1,19 +1,19 @@
 //! Text encodings used in more than one place: percent-encoding for URLs and header
 //! parameters.
 
-/// Percent-encodes every byte of `s` except RFC 3986's unreserved characters (§2.3:
-/// `ALPHA / DIGIT / "-" / "." / "_" / "~"`), which makes it safe in a query string, a path
-/// segment or an RFC 8187 `filename*` value.
+/// What [`percent_encode`] leaves as it is: RFC 3986's unreserved characters (§2.3:
+/// `ALPHA / DIGIT / "-" / "." / "_" / "~"`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes every byte of `s` except RFC 3986's unreserved characters, which makes it
+/// safe in a query string, a path segment or an RFC 8187 `filename*` value (the
+/// `percent-encoding` crate does the work).
 pub fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ const MARGIN: Duration = Duration::from_secs(10);
 /// JSON logs to CloudWatch, level from `RUST_LOG`.
 pub fn init_logs() {
     tracing_subscriber::fmt()
+        .with_ansi(false)
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .without_time()

@@ -5,15 +5,14 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// An IPv4 or IPv6 network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`); a bare address
-/// is a network of one. Host bits are cleared when parsing.
+/// is a network of one. Host bits are cleared when parsing. Parsing and matching are the
+/// `ipnet` crate's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IpRange {
-    network: IpAddr,
-    prefix: u8,
-}
+pub struct IpRange(IpNet);
 
 /// A string that is not an address or a CIDR network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,29 +23,7 @@ impl IpRange {
     /// True when `ip` lies in this network. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`)
     /// count as the IPv4 address they carry.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                mask_v4(u32::from(ip), self.prefix) == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                mask_v6(u128::from(ip), self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn mask_v4(bits: u32, prefix: u8) -> u32 {
-    match prefix {
-        0 => 0,
-        p => bits & (u32::MAX << (32 - u32::from(p.min(32)))),
-    }
-}
-
-fn mask_v6(bits: u128, prefix: u8) -> u128 {
-    match prefix {
-        0 => 0,
-        p => bits & (u128::MAX << (128 - u32::from(p.min(128)))),
+        self.0.contains(&ip.to_canonical())
     }
 }
 
@@ -54,48 +31,22 @@ impl FromStr for IpRange {
     type Err = InvalidIpRange;
 
     fn from_str(s: &str) -> Result<Self, InvalidIpRange> {
-        let invalid = || InvalidIpRange(s.to_owned());
         let text = s.trim();
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, digits)) => {
-                if digits.is_empty()
-                    || digits.len() > 3
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return Err(invalid());
-                }
-                (addr, Some(digits.parse::<u8>().map_err(|_| invalid())?))
-            }
-            None => (text, None),
+        let net = match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) if !text.contains('/') => text
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| InvalidIpRange(s.to_owned()))?,
+            Err(_) => return Err(InvalidIpRange(s.to_owned())),
         };
-        match addr.parse::<IpAddr>().map_err(|_| invalid())? {
-            IpAddr::V4(v4) => {
-                let prefix = prefix.unwrap_or(32);
-                if prefix > 32 {
-                    return Err(invalid());
-                }
-                Ok(Self {
-                    network: IpAddr::V4(mask_v4(u32::from(v4), prefix).into()),
-                    prefix,
-                })
-            }
-            IpAddr::V6(v6) => {
-                let prefix = prefix.unwrap_or(128);
-                if prefix > 128 {
-                    return Err(invalid());
-                }
-                Ok(Self {
-                    network: IpAddr::V6(mask_v6(u128::from(v6), prefix).into()),
-                    prefix,
-                })
-            }
-        }
+        Ok(Self(net.trunc()))
     }
 }
 
 impl fmt::Display for IpRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        write!(f, "{}/{}", self.0.network(), self.0.prefix_len())
     }
 }
 
