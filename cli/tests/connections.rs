@@ -97,3 +97,40 @@ fn a_socket_trickling_its_headers_is_closed_by_the_header_timeout() {
     assert_eq!(status, 200);
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[test]
+fn logs_written_to_a_file_carry_no_terminal_colour_codes() {
+    let data = data_dir("connections-logs");
+    let log = data.join("serve.log");
+    let mut child = Command::new(MUSTER)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(data.join("store"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap();
+    let (status, _) = http(
+        addr.trim_start_matches("http://"),
+        "GET",
+        "/health",
+        "",
+        None,
+    );
+    assert_eq!(status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("serving"), "the log was written: {text}");
+    assert!(!text.contains('\u{1b}'), "no escape sequences: {text:?}");
+    std::fs::remove_dir_all(&data).unwrap();
+}

@@ -246,7 +246,11 @@ impl Blobs for LocalBlobs {
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        match tokio::fs::remove_file(self.path(key)).await {
+        let path = self.path(key);
+        let removed = tokio::task::spawn_blocking(move || std::fs::remove_file(path))
+            .await
+            .map_err(backend)?;
+        match removed {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(backend(e)),
             _ => Ok(()),
         }
