@@ -103,22 +103,36 @@ pub fn open_xlsx(
         Some(Ok(_)) => Vec::new(),
     };
     let (columns, positions) = columns_from_header(header.iter().map(String::as_str), mode)?;
+    let width = positions.len();
+    let unreadable = move |line: u64, why: String| Row {
+        line: line.max(2),
+        cells: vec![String::new(); width],
+        unreadable: Some(why),
+    };
+    // The line of the last row handed over (the header is line 1).
+    let mut last = 1u64;
     let rows = rows
         .filter(|row| !matches!(row, Ok((_, cells)) if cells.iter().all(String::is_empty)))
         .map(move |row| match row {
-            Ok((i, cells)) => Row {
-                line: u64::from(i) + 1,
-                cells: positions
-                    .iter()
-                    .map(|&p| cells.get(p).cloned().unwrap_or_default())
-                    .collect(),
-                unreadable: None,
-            },
-            Err(e) => Row {
-                line: 0,
-                cells: vec![String::new(); positions.len()],
-                unreadable: Some(format!("the worksheet is damaged here: {e}")),
-            },
+            Ok((i, cells)) if u64::from(i) + 1 > last => {
+                last = u64::from(i) + 1;
+                Row {
+                    line: last,
+                    cells: positions
+                        .iter()
+                        .map(|&p| cells.get(p).cloned().unwrap_or_default())
+                        .collect(),
+                    unreadable: None,
+                }
+            }
+            Ok((i, _)) => unreadable(
+                last + 1,
+                format!(
+                    "the worksheet repeats or reorders its row {}",
+                    u64::from(i) + 1
+                ),
+            ),
+            Err(e) => unreadable(last + 1, format!("the worksheet is damaged here: {e}")),
         });
     Ok((columns, Box::new(rows)))
 }
@@ -196,5 +210,32 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].line, 4_000_000_000);
         assert_eq!(rows[0].cell(&columns, "matricule"), "E1");
+    }
+
+    #[test]
+    fn a_row_numbered_again_or_out_of_order_is_unreadable_and_never_the_header() {
+        let cell = |t: &str| format!(r#"<c t="inlineStr"><is><t>{t}</t></is></c>"#);
+        let row =
+            |r: u32, a: &str, b: &str| format!(r#"<row r="{r}">{}{}</row>"#, cell(a), cell(b));
+        let sheet = format!(
+            r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{}{}{}{}</sheetData></worksheet>"#,
+            row(1, "matricule", "community"),
+            row(3, "E3", "Eng"),
+            row(2, "E2", "Eng"),
+            row(1, "E1", "Eng"),
+        );
+        let book = crate::import::xlsx_write::workbook(&sheet);
+        let (_, rows) = open_xlsx(Box::new(Cursor::new(book)), Mode::Delete).unwrap();
+        let rows: Vec<Row> = rows.collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[0].line, rows[0].unreadable.is_none()), (3, true));
+        for late in &rows[1..] {
+            assert!(late.line >= 2, "data rows come after the header");
+            assert!(
+                late.unreadable
+                    .as_deref()
+                    .is_some_and(|w| w.contains("reorders"))
+            );
+        }
     }
 }
