@@ -59,6 +59,19 @@ impl Drop for Admitted {
     }
 }
 
+impl Share {
+    /// A share with a full bucket and nothing in flight.
+    fn new(limits: RequestLimits, now: Instant) -> Self {
+        Self {
+            limits,
+            read_at: now,
+            tokens: f64::from(limits.burst),
+            refilled_at: now,
+            in_flight: 0,
+        }
+    }
+}
+
 impl Throttle {
     /// True when `tenant`'s limits must be (re)read before [`Self::admit`].
     pub fn stale(&self, tenant: &TenantId, now: Instant) -> bool {
@@ -72,13 +85,9 @@ impl Throttle {
     /// Records `tenant`'s current limits.
     pub fn set_limits(&self, tenant: &TenantId, limits: RequestLimits, now: Instant) {
         let mut shares = self.shares.lock().unwrap();
-        let share = shares.entry(tenant.clone()).or_insert(Share {
-            limits,
-            read_at: now,
-            tokens: f64::from(limits.burst),
-            refilled_at: now,
-            in_flight: 0,
-        });
+        let share = shares
+            .entry(tenant.clone())
+            .or_insert_with(|| Share::new(limits, now));
         share.limits = limits;
         share.read_at = now;
     }
@@ -86,13 +95,9 @@ impl Throttle {
     /// Admits one request of `tenant` at `now`, or says why not.
     pub fn admit(&self, tenant: &TenantId, now: Instant) -> Result<Admitted, Refusal> {
         let mut shares = self.shares.lock().unwrap();
-        let share = shares.entry(tenant.clone()).or_insert(Share {
-            limits: RequestLimits::DEFAULT,
-            read_at: now,
-            tokens: f64::from(RequestLimits::DEFAULT.burst),
-            refilled_at: now,
-            in_flight: 0,
-        });
+        let share = shares
+            .entry(tenant.clone())
+            .or_insert_with(|| Share::new(RequestLimits::DEFAULT, now));
         let l = share.limits;
         let elapsed = now.duration_since(share.refilled_at).as_secs_f64();
         share.tokens = (share.tokens + elapsed * f64::from(l.per_second)).min(f64::from(l.burst));
