@@ -1,11 +1,11 @@
 //! `muster import FILE`: the whole file-import flow in one command — checksum, presign,
 //! upload with the signed headers, start, follow, then the report and the row errors.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::client::Client;
@@ -59,6 +59,24 @@ fn content_type(file: &std::path::Path) -> anyhow::Result<&'static str> {
         Some("xlsx") => Ok(muster::import::XLSX),
         _ => anyhow::bail!("{} is neither .csv nor .xlsx", file.display()),
     }
+}
+
+/// The progress of job `id` on stderr; hidden when stderr is not a terminal (indicatif
+/// draws nothing then) or when the output is JSON.
+fn progress_bar(id: u64, json: bool) -> ProgressBar {
+    let target = if json {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template("import {prefix} {msg:<9} [{bar:30}] {pos}/{len} rows")
+            .expect("a valid progress template")
+            .progress_chars("#> "),
+    );
+    bar.set_prefix(id.to_string());
+    bar
 }
 
 async fn all_pages(http: &Client, url: &str, token: &str) -> anyhow::Result<Vec<Value>> {
@@ -164,7 +182,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         .ok("starting the import")?;
     let id = job["id"].as_u64().unwrap_or_default();
     let status_url = format!("{base}/v1/member_provisionings?id={id}&user_id={user}");
-    let tty = std::io::stderr().is_terminal() && !a.json;
+    let bar = progress_bar(id, a.json);
     let deadline = std::time::Instant::now() + Duration::from_secs(a.timeout);
     let status = loop {
         let s = http
@@ -176,25 +194,9 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
             )
             .await?
             .ok("following the import")?;
-        if tty {
-            let (done, total) = (
-                s["rows_applied"].as_u64().unwrap_or(0),
-                s["rows_total"].as_u64().unwrap_or(0),
-            );
-            let width = 30usize;
-            let filled = if total > 0 {
-                (done as usize * width / total as usize).min(width)
-            } else {
-                0
-            };
-            eprint!(
-                "\rimport {id} {:<9} [{}{}] {done}/{total} rows",
-                s["state"].as_str().unwrap_or("?"),
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            let _ = std::io::stderr().flush();
-        }
+        bar.set_length(s["rows_total"].as_u64().unwrap_or(0));
+        bar.set_position(s["rows_applied"].as_u64().unwrap_or(0));
+        bar.set_message(s["state"].as_str().unwrap_or("?").to_owned());
         if matches!(s["state"].as_str(), Some("succeeded" | "failed")) {
             break s;
         }
@@ -205,9 +207,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    if tty {
-        eprintln!();
-    }
+    bar.finish();
     let report = all_pages(
         &http,
         &format!("{base}/v1/member_provisionings/reports?id={id}&user_id={user}"),

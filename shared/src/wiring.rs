@@ -1,12 +1,14 @@
 //! Building the service from the environment, for the Lambda functions and `muster serve
 //! --aws`: `MUSTER_TABLE` (DynamoDB), `MUSTER_BUCKET` (S3), `MUSTER_QUEUE_URL` (SQS),
 //! `MUSTER_NOTIFY_QUEUE_URL` (SQS, sent invitations; recorded in the table when unset),
-//! `MUSTER_SIGNING_KEYS` (the access-token keys as JSON, from SSM or Secrets Manager), plus
+//! `MUSTER_SIGNING_KEYS_SECRET` (the Secrets Manager secret holding the access-token keys,
+//! read at start and on an unknown key id; or, for local runs, `MUSTER_SIGNING_KEYS`, the
+//! keys themselves as JSON), plus
 //! the standard `AWS_*` variables, `AWS_ENDPOINT_URL` included. Clients are built once.
 
 use std::sync::Arc;
 
-use crate::auth::SigningKeys;
+use crate::auth::{KeyRing, SecretsManagerKeys, SigningKeys};
 use crate::blob::{Blobs, S3Blobs};
 use crate::config::Config;
 use crate::http::{AppState, Imports};
@@ -34,10 +36,22 @@ pub async fn table_from_env() -> Result<Arc<dyn Table>, WiringError> {
     Ok(Arc::new(table))
 }
 
-/// The signing keys of `MUSTER_SIGNING_KEYS`.
-pub fn keys_from_env() -> Result<SigningKeys, WiringError> {
-    SigningKeys::from_json(&required("MUSTER_SIGNING_KEYS")?)
-        .map_err(|e| WiringError(format!("MUSTER_SIGNING_KEYS: {e}")))
+/// The signing keys: read from the secret `MUSTER_SIGNING_KEYS_SECRET` names (and reloaded
+/// from it on an unknown key id), else fixed from the JSON of `MUSTER_SIGNING_KEYS`. A
+/// secret that cannot be read is an error: a function must not start without its keys.
+pub async fn key_ring_from_env() -> Result<KeyRing, WiringError> {
+    if let Some(secret) = std::env::var("MUSTER_SIGNING_KEYS_SECRET")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        let source = SecretsManagerKeys::new(SecretsManagerKeys::client_from_env().await, secret);
+        return KeyRing::from_source(Arc::new(source))
+            .await
+            .map_err(|e| WiringError(format!("MUSTER_SIGNING_KEYS_SECRET: {e}")));
+    }
+    let keys = SigningKeys::from_json(&required("MUSTER_SIGNING_KEYS")?)
+        .map_err(|e| WiringError(format!("MUSTER_SIGNING_KEYS: {e}")))?;
+    Ok(KeyRing::fixed(keys))
 }
 
 /// The import wiring on S3 and SQS.
@@ -70,6 +84,6 @@ pub async fn state_from_env() -> Result<AppState, WiringError> {
     let table = table_from_env().await?;
     let imports = imports_from_env(table.clone()).await?;
     Ok(AppState::new(table, Config::from_env())
-        .with_keys(keys_from_env()?)
+        .with_key_ring(key_ring_from_env().await?)
         .with_imports(imports))
 }

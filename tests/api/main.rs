@@ -20,6 +20,7 @@ mod imports;
 mod imports_dynamo;
 mod imports_safety;
 mod imports_xlsx;
+mod keys_secrets_manager;
 mod lambda;
 mod lambda_maintenance;
 mod lambda_worker;

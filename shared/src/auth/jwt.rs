@@ -1,23 +1,20 @@
 //! HS256 JSON Web Tokens (RFC 7519 over the JWS compact serialisation of RFC 7515): the
-//! access tokens the token endpoint issues, signed and verified by hand over HMAC-SHA-256.
+//! access tokens the token endpoint issues, signed and verified with the `jsonwebtoken`
+//! crate; muster adds the key choice by `kid` and the clock and lifetime rules.
 //!
 //! Only `alg: HS256` is accepted, exactly (RFC 8725 §3.1: never let the token choose the
 //! algorithm, and never accept `none`); the key is the one the header's `kid` names.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use std::sync::LazyLock;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::scope::{Scope, UnknownScope};
 use crate::ids::{TenantId, random_bytes, to_hex};
 
 /// The `iss` of every token muster issues.
 pub const ISSUER: &str = "muster";
-
-/// The only accepted `alg`.
-pub const ALGORITHM: &str = "HS256";
 
 /// How long an access token lives, in seconds (the token endpoint's `expires_in`).
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 900;
@@ -97,91 +94,70 @@ pub enum JwtError {
     Issuer,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    typ: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kid: Option<String>,
-    #[serde(default, skip_serializing)]
-    crit: Option<serde_json::Value>,
-}
+/// What the crate checks for us: exactly HS256, the header (a `crit` it does not understand
+/// is refused, RFC 7515 §4.1.11), the signature in constant time, `exp` and `iss` present
+/// and `iss` muster's. The clock checks are ours, below, because they take the caller's
+/// `now` and bound a token's lifetime, which the crate does not.
+static VALIDATION: LazyLock<Validation> = LazyLock::new(|| {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_required_spec_claims(&["exp", "iss"]);
+    v.set_issuer(&[ISSUER]);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v
+});
 
-fn mac(secret: &[u8]) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length")
+/// Maps the crate's refusal to ours.
+fn refusal(e: &jsonwebtoken::errors::Error) -> JwtError {
+    use jsonwebtoken::errors::ErrorKind as Kind;
+    match e.kind() {
+        Kind::InvalidSignature => JwtError::Signature,
+        Kind::InvalidAlgorithm
+        | Kind::InvalidAlgorithmName
+        | Kind::MissingAlgorithm
+        | Kind::UnsupportedAlgorithm => JwtError::Algorithm,
+        Kind::InvalidIssuer => JwtError::Issuer,
+        Kind::ExpiredSignature | Kind::ImmatureSignature => JwtError::Expired,
+        _ => JwtError::Malformed,
+    }
 }
 
 /// Signs `claims` with HS256 under the key `kid`, returning the compact serialisation
 /// `header.payload.signature` (RFC 7515 §7.1).
 pub fn encode(claims: &Claims, kid: &str, secret: &[u8]) -> String {
-    let header = Header {
-        alg: ALGORITHM.to_owned(),
-        typ: Some("JWT".to_owned()),
-        kid: Some(kid.to_owned()),
-        crit: None,
-    };
-    let header = serde_json::to_vec(&header).expect("a JWT header serialises");
-    let payload = serde_json::to_vec(claims).expect("JWT claims serialise");
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let mut mac = mac(secret);
-    mac.update(signing_input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{signing_input}.{signature}")
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    let key = EncodingKey::from_secret(secret).expect("signing keys are never empty");
+    jsonwebtoken::encode(&header, claims, &key).expect("HS256 signing cannot fail")
 }
 
 /// Verifies `token` and returns its claims. `key` maps a `kid` to its secret; `now` is
 /// seconds since the Unix epoch.
 ///
-/// Checks, in this order: the shape, `alg` exactly HS256 and no `crit` (RFC 7515 §4.1.11),
-/// the signature in constant time with the key `kid` names (RFC 7515 §5.2 step 8), then
-/// `iss`, `exp` with [`LEEWAY_SECS`] (RFC 7519 §4.1.4: the token MUST NOT be accepted on or
+/// The header is read first, unverified, only to pick the key its `kid` names; a header
+/// whose `alg` is not exactly HS256 is refused before any key is chosen (RFC 8725 §3.1).
+/// Then the crate verifies the signature and the claims as [`VALIDATION`] says, and this
+/// checks `exp` with [`LEEWAY_SECS`] (RFC 7519 §4.1.4: the token MUST NOT be accepted on or
 /// after its expiry), `iat` not in the future, and `exp - iat` no longer than
-/// [`ACCESS_TOKEN_LIFETIME_SECS`] plus the leeway. The payload is parsed only once the
-/// signature holds.
+/// [`ACCESS_TOKEN_LIFETIME_SECS`] plus the leeway.
 pub fn decode<'k>(
     token: &str,
     key: impl FnOnce(&str) -> Option<&'k [u8]>,
     now: i64,
 ) -> Result<Claims, JwtError> {
-    if token.len() > MAX_TOKEN_LEN {
+    if token.len() > MAX_TOKEN_LEN || token.split('.').count() != 3 {
         return Err(JwtError::Malformed);
     }
-    let mut parts = token.split('.');
-    let (Some(header64), Some(payload64), Some(signature64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwtError::Malformed);
-    };
-    let header = URL_SAFE_NO_PAD
-        .decode(header64)
-        .map_err(|_| JwtError::Malformed)?;
-    let header: Header = serde_json::from_slice(&header).map_err(|_| JwtError::Malformed)?;
-    if header.alg != ALGORITHM || header.crit.is_some() {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| refusal(&e))?;
+    if header.alg != Algorithm::HS256 {
         return Err(JwtError::Algorithm);
     }
     let kid = header.kid.ok_or(JwtError::Malformed)?;
     let secret = key(&kid).ok_or(JwtError::UnknownKey)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature64)
-        .map_err(|_| JwtError::Signature)?;
-    let mut mac = mac(secret);
-    mac.update(header64.as_bytes());
-    mac.update(b".");
-    mac.update(payload64.as_bytes());
-    mac.verify_slice(&signature)
-        .map_err(|_| JwtError::Signature)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload64)
-        .map_err(|_| JwtError::Malformed)?;
-    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)?;
-    if claims.iss != ISSUER {
-        return Err(JwtError::Issuer);
-    }
+    let key = DecodingKey::from_secret(secret).map_err(|_| JwtError::UnknownKey)?;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &VALIDATION)
+        .map_err(|e| refusal(&e))?
+        .claims;
     if now >= claims.exp.saturating_add(LEEWAY_SECS) || claims.iat > now.saturating_add(LEEWAY_SECS)
     {
         return Err(JwtError::Expired);
@@ -194,6 +170,9 @@ pub fn decode<'k>(
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -224,9 +203,10 @@ mod tests {
         let header = URL_SAFE_NO_PAD
             .decode(token.split('.').next().unwrap())
             .unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
         assert_eq!(
-            String::from_utf8(header).unwrap(),
-            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#
+            header,
+            serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": "k1"})
         );
     }
 
@@ -237,10 +217,9 @@ mod tests {
             .decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
             .unwrap();
         let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
-        let mut m = mac(&key);
-        m.update(input.as_bytes());
+        let key = EncodingKey::from_secret(&key).unwrap();
         assert_eq!(
-            URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()),
+            jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap(),
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
         );
     }
@@ -268,7 +247,7 @@ mod tests {
     fn only_hs256_exactly_is_accepted() {
         let token = encode(&claims(), "k1", KEY);
         let rest = token.split_once('.').unwrap().1;
-        for alg in ["none", "None", "hs256", "HS384", "RS256", "HS256 "] {
+        for alg in ["HS384", "HS512", "RS256", "ES256", "PS256", "EdDSA"] {
             let header = segment(&format!(r#"{{"alg":"{alg}","kid":"k1"}}"#));
             assert_eq!(
                 decode(&format!("{header}.{rest}"), lookup, NOW),
@@ -276,14 +255,20 @@ mod tests {
                 "{alg}"
             );
         }
+        // Names that are no JWS algorithm at all do not even parse as a header.
+        for alg in ["none", "None", "hs256", "HS256 "] {
+            let header = segment(&format!(r#"{{"alg":"{alg}","kid":"k1"}}"#));
+            assert_eq!(
+                decode(&format!("{header}.{rest}"), lookup, NOW),
+                Err(JwtError::Malformed),
+                "{alg}"
+            );
+        }
         let payload = token.split('.').nth(1).unwrap();
         let unsigned = format!("{}.{payload}.", segment(r#"{"alg":"none","kid":"k1"}"#));
-        assert_eq!(decode(&unsigned, lookup, NOW), Err(JwtError::Algorithm));
+        assert!(decode(&unsigned, lookup, NOW).is_err());
         let crit = segment(r#"{"alg":"HS256","kid":"k1","crit":["exp"]}"#);
-        assert_eq!(
-            decode(&format!("{crit}.{rest}"), lookup, NOW),
-            Err(JwtError::Algorithm)
-        );
+        assert!(decode(&format!("{crit}.{rest}"), lookup, NOW).is_err());
     }
 
     #[test]

@@ -4,18 +4,24 @@
 mod clients;
 mod ip_range;
 mod jwt;
+mod keyring;
 mod keys;
 mod scope;
 mod secret;
+#[cfg(feature = "aws")]
+mod secrets_manager;
 mod tenants;
 mod tokens;
 
 pub use clients::{ApiClients, ClientError, ClientRecord, IssuedClient, NewClient};
 pub use ip_range::{InvalidIpRange, IpRange};
-pub use jwt::{ACCESS_TOKEN_LIFETIME_SECS, ALGORITHM, Claims, ISSUER, JwtError, LEEWAY_SECS};
+pub use jwt::{ACCESS_TOKEN_LIFETIME_SECS, Claims, ISSUER, JwtError, LEEWAY_SECS};
+pub use keyring::{KeyRing, KeySource, MAX_SIGNING_AGE, MIN_RELOAD_INTERVAL};
 pub use keys::{AccessToken, KeysError, MIN_SECRET_BYTES, SigningKeys};
 pub use scope::{Scope, UnknownScope};
 pub use secret::{constant_time_eq, sha256_hex};
+#[cfg(feature = "aws")]
+pub use secrets_manager::SecretsManagerKeys;
 pub use tenants::{
     DEFAULT_RETENTION_DAYS, NewTenant, RequestLimits, Tenant, TenantError, Tenants, address_allowed,
 };

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::admin::Admin;
-use crate::auth::{ApiClients, ScimTokens, SigningKeys, Tenants};
+use crate::auth::{ApiClients, KeyRing, ScimTokens, SigningKeys, Tenants};
 use crate::community::Communities;
 use crate::config::Config;
 use crate::scim::{CommunityResources, Groups, ScimError, Users};
@@ -59,7 +59,7 @@ pub struct AppState {
     /// OAuth API clients.
     pub clients: ApiClients,
     /// The keys that sign and verify access tokens.
-    pub keys: Arc<SigningKeys>,
+    pub keys: Arc<KeyRing>,
     /// Tenant administration (the `/admin` routes).
     pub admin: Admin,
     /// The import wiring; `None` where imports do not run (the `/v1` routes answer 503).
@@ -74,7 +74,7 @@ impl AppState {
     pub fn new(table: Arc<dyn Table>, config: Config) -> Self {
         Self {
             clients: ApiClients::new(table.clone()),
-            keys: Arc::new(SigningKeys::generate()),
+            keys: Arc::new(KeyRing::fixed(SigningKeys::generate())),
             tenants: Tenants::new(table.clone()),
             tokens: ScimTokens::new(table.clone()),
             users: Arc::new(Users::new(table.clone())),
@@ -90,7 +90,12 @@ impl AppState {
     }
 
     /// The same state signing and verifying access tokens with `keys`.
-    pub fn with_keys(mut self, keys: SigningKeys) -> Self {
+    pub fn with_keys(self, keys: SigningKeys) -> Self {
+        self.with_key_ring(KeyRing::fixed(keys))
+    }
+
+    /// The same state with keys that may be reloaded from their source.
+    pub fn with_key_ring(mut self, keys: KeyRing) -> Self {
         self.keys = Arc::new(keys);
         self
     }

@@ -146,7 +146,11 @@ async fn issue(
             });
         }
     };
-    let token = state.keys.issue_access_token(&client, &scopes);
+    let token = state
+        .keys
+        .signing()
+        .await
+        .issue_access_token(&client, &scopes);
     tracing::info!(
         client_id = %client.client_id,
         tenant = %client.tenant,

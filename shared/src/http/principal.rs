@@ -160,7 +160,7 @@ pub(super) async fn authenticate_token(
     needed: Scope,
     tenant: Option<&TenantId>,
 ) -> Result<Principal, AuthFailure> {
-    let claims = state.keys.verify(token).map_err(|e| {
+    let claims = state.keys.verify(token).await.map_err(|e| {
         tracing::debug!(reason = %e, "access token refused");
         AuthFailure::InvalidToken
     })?;
