@@ -1,5 +1,7 @@
 //! `muster import FILE`: the whole file-import flow in one command — checksum, presign,
-//! upload with the signed headers, start, follow, then the report and the row errors.
+//! upload with the signed headers, start, follow, then the report and the row errors. With
+//! `--dry-run` the same flow previews the import: what it would create, update and delete,
+//! and whether it would apply, with nothing written.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +42,10 @@ pub struct ImportArgs {
     /// Makes a repeated command return the same job instead of starting another.
     #[arg(long)]
     idempotency_key: Option<String>,
+    /// Only preview: check the file and print what the import would create, update and
+    /// delete, and whether it would apply (exit 0) or be refused (exit 1); nothing is written.
+    #[arg(long)]
+    dry_run: bool,
     /// Give up waiting after this many seconds (the job goes on).
     #[arg(long, default_value_t = 3600)]
     timeout: u64,
@@ -172,6 +178,9 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     if let Some(r) = a.max_delete_ratio {
         start.push_str(&format!("&max_delete_ratio={r}"));
     }
+    if a.dry_run {
+        start.push_str("&dry_run=true");
+    }
     let mut start_headers = vec![("authorization", bearer.clone())];
     if let Some(k) = &a.idempotency_key {
         start_headers.push(("idempotency-key", k.clone()));
@@ -194,8 +203,14 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
             )
             .await?
             .ok("following the import")?;
+        // A dry run reads rows and applies none.
+        let done = if a.dry_run {
+            "rows_read"
+        } else {
+            "rows_applied"
+        };
         bar.set_length(s["rows_total"].as_u64().unwrap_or(0));
-        bar.set_position(s["rows_applied"].as_u64().unwrap_or(0));
+        bar.set_position(s[done].as_u64().unwrap_or(0));
         bar.set_message(s["state"].as_str().unwrap_or("?").to_owned());
         if matches!(s["state"].as_str(), Some("succeeded" | "failed")) {
             break s;
@@ -226,39 +241,63 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
             true,
         );
     } else {
-        println!(
-            "import {id}: {}{}",
-            status["state"].as_str().unwrap_or("?"),
-            status["reason"]
-                .as_str()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        );
-        println!("{:<15} {:<30} {:>8}", "CODE", "COMMUNITY", "COUNT");
-        for r in &report {
-            println!(
-                "{:<15} {:<30} {:>8}",
-                r["code"].as_str().unwrap_or(""),
-                r["operation_data"]["name"].as_str().unwrap_or(""),
-                r["operation_data"]["value"]
-            );
-        }
-        if !errors.is_empty() {
-            println!("\n{:>6}  {:<12} {:<24} MESSAGE", "LINE", "COLUMN", "CODE");
-            for e in &errors {
-                println!(
-                    "{:>6}  {:<12} {:<24} {}",
-                    e["line"],
-                    e["column"].as_str().unwrap_or(""),
-                    e["code"].as_str().unwrap_or(""),
-                    e["message"].as_str().unwrap_or("")
-                );
-            }
-        }
+        print_table(id, &status, &report, &errors);
     }
-    Ok(if status["state"] == "succeeded" {
+    let ok = if a.dry_run {
+        status["would_apply"] == true
+    } else {
+        status["state"] == "succeeded"
+    };
+    Ok(if ok {
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::FAILURE
     })
+}
+
+/// The outcome of import `id` as text: its state, its report, its row errors and, for a dry
+/// run, the verdict ("would apply", or "would be refused: " and the reason).
+fn print_table(id: u64, status: &Value, report: &[Value], errors: &[Value]) {
+    let dry_run = status["dry_run"] == true;
+    let state = status["state"].as_str().unwrap_or("?");
+    let reason = status["reason"]
+        .as_str()
+        .filter(|_| state == "failed")
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    let kind = if dry_run {
+        "dry run of import"
+    } else {
+        "import"
+    };
+    println!("{kind} {id}: {state}{reason}");
+    println!("{:<15} {:<30} {:>8}", "CODE", "COMMUNITY", "COUNT");
+    for r in report {
+        println!(
+            "{:<15} {:<30} {:>8}",
+            r["code"].as_str().unwrap_or(""),
+            r["operation_data"]["name"].as_str().unwrap_or(""),
+            r["operation_data"]["value"]
+        );
+    }
+    if !errors.is_empty() {
+        println!("\n{:>6}  {:<12} {:<24} MESSAGE", "LINE", "COLUMN", "CODE");
+        for e in errors {
+            println!(
+                "{:>6}  {:<12} {:<24} {}",
+                e["line"],
+                e["column"].as_str().unwrap_or(""),
+                e["code"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    match status["would_apply"].as_bool() {
+        Some(true) => println!("\nwould apply"),
+        Some(false) => println!(
+            "\nwould be refused: {}",
+            status["reason"].as_str().unwrap_or("")
+        ),
+        None => {}
+    }
 }

@@ -220,6 +220,7 @@ impl ImportApp {
             mode,
             blob_key: spec.key,
             content_type: spec.content_type,
+            file_name: spec.filename,
             user_id: self.admin_user.clone(),
             scope,
             max_delete_ratio: 1.0,

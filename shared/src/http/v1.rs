@@ -17,11 +17,10 @@ use super::imports::{Failure, Imports, acting_scope, page_params};
 use super::origin::RequestOrigin;
 use super::principal::Principal;
 use crate::blob::UploadSpec;
-use crate::community::Status;
-use crate::directory::Lifecycle;
 use crate::ids::random_bytes;
 use crate::import::{
-    CSV, JobState, Mode, StartError, StartImport, XLSX, delete_ratio, record_upload, template,
+    CSV, JobState, Mode, StartError, StartImport, XLSX, delete_ratio, invite_pending,
+    record_upload, template,
 };
 
 /// The largest member file accepted, in bytes (advertised in every presign answer).
@@ -151,6 +150,14 @@ async fn start(
         .get("allow_mass_delete")
         .is_some_and(|v| v == "true" || v == "1");
     let ratio = q.get("max_delete_ratio").map(String::as_str);
+    let dry_run = match q.get("dry_run").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            let message = format!("dry_run is true or false, not {other:?}");
+            return Err(Failure::bad("invalid_parameter", message));
+        }
+    };
     let request = StartImport {
         signed_id: param(&q, "signed_id")?.to_owned(),
         mode,
@@ -161,6 +168,7 @@ async fn start(
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        dry_run,
     };
     let (job, created) = crate::import::start(&imports.ctx, &*imports.queue, &who.tenant, request)
         .await
@@ -238,8 +246,12 @@ async fn status(State(s): State<AppState>, who: Principal, Query(q): Params) -> 
         "rows_total": c.rows_total, "rows_read": c.rows_read, "rows_applied": c.rows_applied, "rows_failed": c.rows_failed,
         "created_at": job.created_at, "updated_at": job.updated_at,
     });
-    if job.state == JobState::Failed {
+    if job.state == JobState::Failed || job.dry_run {
         body["reason"] = json!(job.reason);
+    }
+    body["dry_run"] = json!(job.dry_run);
+    if job.dry_run {
+        body["would_apply"] = json!(job.would_apply());
     }
     Ok(axum::Json(body).into_response())
 }
@@ -268,7 +280,7 @@ async fn errors(State(s): State<AppState>, who: Principal, Query(q): Params) -> 
     Ok(axum::Json(json!({"data": data, "meta": {"pagination": {"total": total, "page": page, "per_page": per_page}}})).into_response())
 }
 
-async fn templates(Query(q): Params) -> Answer {
+pub(super) async fn templates(Query(q): Params) -> Answer {
     let mode: Mode = param(&q, "operation")?
         .parse()
         .map_err(|m| Failure::bad("invalid_operation", m))?;
@@ -325,31 +337,8 @@ async fn invite(
             "the acting administrator does not administer this community",
         ));
     }
-    // Notified first, then marked: a failure in between sends an invitation twice at worst
-    // (messages carry an id to deduplicate on), never loses one.
-    let memberships = &imports.ctx.memberships;
-    let pending = memberships
-        .with_status(&who.tenant, &community, Status::Invited)
-        .await
-        .map_err(Failure::internal)?;
-    // Suspended (inactive) and soft-deleted members are never invited.
-    let pending = Lifecycle::new(s.table.clone())
-        .entitled(&who.tenant, &pending)
-        .await
-        .map_err(Failure::internal)?;
-    imports
-        .notifier
-        .invitations_sent(&who.tenant, &community, &pending)
-        .await
-        .map_err(Failure::internal)?;
-    let sent = memberships
-        .transition(
-            &who.tenant,
-            &community,
-            &pending,
-            Status::Invited,
-            Status::InvitationSent,
-        )
+    let notifier = &*imports.notifier;
+    let sent = invite_pending(&s.table, notifier, &who.tenant, &community, None)
         .await
         .map_err(Failure::internal)?;
     Ok(axum::Json(json!({"community_id": community, "sent": sent.len()})).into_response())

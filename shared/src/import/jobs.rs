@@ -1,5 +1,5 @@
 //! Job records: a per-tenant integer id (as the reference API has), the state machine, the
-//! counters, and `Idempotency-Key` deduplication.
+//! counters, and `Idempotency-Key` deduplication (dry runs and real imports apart).
 
 use std::sync::Arc;
 
@@ -23,6 +23,9 @@ pub struct Job {
     pub blob_key: String,
     /// `text/csv` or XLSX.
     pub content_type: String,
+    /// The uploaded file's name, as the client declared it (empty on jobs older than it).
+    #[serde(default)]
+    pub file_name: String,
     /// The acting administrator (a user id).
     pub user_id: String,
     /// The communities in scope (those the acting administrator administers).
@@ -33,7 +36,12 @@ pub struct Job {
     pub state: JobState,
     /// Progress.
     pub counters: Counters,
-    /// Why the job failed.
+    /// A dry run: the job checks the file and forecasts its report, and writes nothing to
+    /// the directory (absent in records older than dry runs: a real import).
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Why the job failed; for a dry run that succeeded, why the real import would be refused
+    /// (`None`: it would apply).
     pub reason: Option<String>,
     /// Creation time (RFC 3339).
     pub created_at: String,
@@ -49,12 +57,35 @@ pub struct NewJob {
     pub blob_key: String,
     /// Media type.
     pub content_type: String,
+    /// The uploaded file's name.
+    pub file_name: String,
     /// Acting administrator.
     pub user_id: String,
     /// Communities in scope.
     pub scope: Vec<String>,
     /// MIRROR deletion threshold.
     pub max_delete_ratio: f64,
+}
+
+impl Job {
+    /// For a dry run that succeeded, whether the real import of its file would apply (no row
+    /// errors, some rows, within the MIRROR guard); `None` for a real import or a dry run
+    /// that has not succeeded.
+    pub fn would_apply(&self) -> Option<bool> {
+        (self.dry_run && self.state == JobState::Succeeded).then_some(self.reason.is_none())
+    }
+}
+
+/// The record of idempotency key `key` for jobs of one kind. A dry run's keys are kept apart
+/// from real imports' (a line break cannot occur in an HTTP header value, so no real key reads
+/// as a dry run's): the same key may start one dry run and one real import of a file, and a
+/// repeated real start never answers the dry run.
+fn idempotency(t: &TenantId, key: &str, dry_run: bool) -> crate::store::Key {
+    if dry_run {
+        keys::job_idempotency(t, &format!("dry_run\n{key}"))
+    } else {
+        keys::job_idempotency(t, key)
+    }
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -73,17 +104,29 @@ impl JobStore {
         Self { table }
     }
 
-    /// Creates a job with the next id; with an idempotency key already used, returns the job
-    /// that key created instead (`false` as second value).
+    /// Creates a real import job with the next id; with an idempotency key already used by a
+    /// real import, returns the job that key created instead (`false` as second value).
     pub async fn create(
         &self,
         t: &TenantId,
         new: NewJob,
         idempotency_key: Option<&str>,
     ) -> Result<(Job, bool), StoreError> {
+        self.create_as(t, new, idempotency_key, false).await
+    }
+
+    /// [`Self::create`], of a dry run when `dry_run`: a key used by a dry run answers that dry
+    /// run and no real import, and the other way round.
+    pub async fn create_as(
+        &self,
+        t: &TenantId,
+        new: NewJob,
+        idempotency_key: Option<&str>,
+        dry_run: bool,
+    ) -> Result<(Job, bool), StoreError> {
         for _ in 0..32 {
             if let Some(k) = idempotency_key
-                && let Some(item) = self.table.get(&keys::job_idempotency(t, k)).await?
+                && let Some(item) = self.table.get(&idempotency(t, k, dry_run)).await?
             {
                 let id = serde_json::from_slice::<serde_json::Value>(&item.body)
                     .map_err(corrupt)?["job"]
@@ -105,11 +148,13 @@ impl JobStore {
                 mode: new.mode,
                 blob_key: new.blob_key.clone(),
                 content_type: new.content_type.clone(),
+                file_name: new.file_name.clone(),
                 user_id: new.user_id.clone(),
                 scope: new.scope.clone(),
                 max_delete_ratio: new.max_delete_ratio,
                 state: JobState::Created,
                 counters: Counters::default(),
+                dry_run,
                 reason: None,
                 created_at: now.clone(),
                 updated_at: now,
@@ -135,7 +180,7 @@ impl JobStore {
             if let Some(k) = idempotency_key {
                 let body = serde_json::to_vec(&json!({ "job": next })).expect("json");
                 writes.push(Write::Put {
-                    item: Item::new(keys::job_idempotency(t, k), 1, body),
+                    item: Item::new(idempotency(t, k, dry_run), 1, body),
                     condition: Condition::NotExists,
                 });
             }

@@ -1,12 +1,14 @@
 //! Member-file imports: jobs in MIRROR, UPSERT or DELETE mode, the readers of CSV files, the
 //! checking pass that finds every bad row before anything is written, the idempotent syncing
-//! pass, and the per-community report.
+//! pass, and the per-community report. A dry run checks a file and forecasts its report
+//! through the same steps, and writes nothing to the directory.
 
 mod check;
 mod jobs;
 mod ledger;
 mod lines;
 mod notify;
+mod plan;
 mod reader;
 mod report;
 mod row_errors;
@@ -20,7 +22,7 @@ mod xlsx_write;
 use serde::{Deserialize, Serialize};
 
 pub use jobs::{Job, JobStore, NewJob};
-pub use notify::{LocalNotifier, Notifier};
+pub use notify::{LocalNotifier, Notifier, invite_pending};
 pub use reader::{Columns, Row, open_any, open_rows, template};
 pub use report::{ReportRow, RowError};
 pub use row_errors::{MAX_STORED_ERRORS, RowErrors};

@@ -78,3 +78,39 @@ impl Notifier for LocalNotifier {
         self.table.batch_write(writes).await
     }
 }
+
+/// Sends the pending invitations of `community` (all of them, or only those of `only`) and
+/// marks them sent; answers the users invited. Suspended (inactive) and soft-deleted members
+/// are never invited. The `/v1` API and the console both invite through here.
+///
+/// Notified first, then marked: a failure in between sends an invitation twice at worst
+/// (messages carry an id to deduplicate on), never loses one.
+pub async fn invite_pending(
+    table: &Arc<dyn Table>,
+    notifier: &dyn Notifier,
+    t: &TenantId,
+    community: &str,
+    only: Option<&[String]>,
+) -> Result<Vec<String>, StoreError> {
+    use crate::community::{Memberships, Status};
+    let memberships = Memberships::new(table.clone());
+    let mut pending = memberships
+        .with_status(t, community, Status::Invited)
+        .await?;
+    if let Some(only) = only {
+        pending.retain(|u| only.contains(u));
+    }
+    let pending = crate::directory::Lifecycle::new(table.clone())
+        .entitled(t, &pending)
+        .await?;
+    notifier.invitations_sent(t, community, &pending).await?;
+    memberships
+        .transition(
+            t,
+            community,
+            &pending,
+            Status::Invited,
+            Status::InvitationSent,
+        )
+        .await
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::check::Checked;
 use crate::ids::TenantId;
 use crate::store::{Condition, Item, Query, SkRange, StoreError, Table, Write, keys};
 
@@ -59,7 +60,6 @@ pub fn merge(a: &mut Tally, b: &Tally) {
     }
 }
 
-/// The partition of one job's data.
 /// The storage of a job's errors, checkpoints and report.
 #[derive(Clone)]
 pub struct JobData {
@@ -214,4 +214,35 @@ impl JobData {
         self.page(t, job, keys::JOB_ERROR_PREFIX, page, per_page)
             .await
     }
+}
+
+/// The report rows of `total`: one per (code, community) with a count, the creations first,
+/// then the updates, then the deletions, each in community-id order.
+pub fn report_rows(checked: &Checked, total: &Tally) -> Vec<ReportRow> {
+    let created_at = chrono::Utc::now().timestamp_millis();
+    let mut rows = Vec::new();
+    for (code_index, code) in ["CREATE_MEMBER", "UPDATE_MEMBER", "DELETE_MEMBER"]
+        .into_iter()
+        .enumerate()
+    {
+        for (community, counts) in total {
+            if counts[code_index] == 0 {
+                continue;
+            }
+            let name = checked
+                .community(community)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| community.clone());
+            rows.push(ReportRow {
+                id: rows.len() as u64 + 1,
+                code: code.to_owned(),
+                created_at,
+                operation_data: OperationData {
+                    name,
+                    value: counts[code_index],
+                },
+            });
+        }
+    }
+    rows
 }

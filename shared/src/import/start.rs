@@ -27,8 +27,12 @@ pub struct StartImport {
     pub scope: Vec<String>,
     /// The MIRROR guard: the largest share (0 to 1) of members in scope it may remove.
     pub max_delete_ratio: f64,
-    /// A client's key that makes a repeated start answer the first job.
+    /// A client's key that makes a repeated start answer the first job (of the same kind:
+    /// dry runs and real imports keep their keys apart).
     pub idempotency_key: Option<String>,
+    /// Check the file and forecast the report without writing to the directory; the file
+    /// is kept for the real import.
+    pub dry_run: bool,
 }
 
 /// Why an import did not start.
@@ -39,7 +43,7 @@ pub enum StartError {
     UnknownBlob,
     /// Nothing was uploaded for the presign yet.
     #[error(
-        "nothing is stored for this signed_id: PUT the file to url_for_direct_upload first (a file is deleted once its import has ended: presign and upload it again)"
+        "nothing is stored for this signed_id: PUT the file to url_for_direct_upload first (a file is deleted once an import of it, other than a dry run, has ended: presign and upload it again)"
     )]
     NotUploaded,
     /// What was uploaded is not what the presign declared.
@@ -123,12 +127,13 @@ pub async fn start(
         mode: request.mode,
         blob_key: spec.key,
         content_type: spec.content_type,
+        file_name: spec.filename,
         user_id: request.user_id,
         scope: request.scope,
         max_delete_ratio: request.max_delete_ratio,
     };
     let key = request.idempotency_key.as_deref();
-    let (job, created) = ctx.jobs.create(t, new, key).await?;
+    let (job, created) = ctx.jobs.create_as(t, new, key, request.dry_run).await?;
     if created {
         let message = ImportMessage {
             tenant: t.clone(),

@@ -2,9 +2,10 @@
 //! members up, create the new ones, update the changed ones, then apply every membership edit
 //! together). Each chunk's counts are forecast and recorded before its first write, and the
 //! chunk is checkpointed after its last, so a redelivered message or a restarted worker
-//! applies and counts nothing twice. Unchanged rows write nothing.
+//! applies and counts nothing twice. Unchanged rows write nothing. A dry run goes through the
+//! same chunks and checkpoints, plans each one the same way, and writes none of it.
 
-use std::collections::HashMap;
+use std::time::Instant;
 
 use futures_util::future::join_all;
 
@@ -12,77 +13,25 @@ use super::Mode;
 use super::check::Checked;
 use super::jobs::Job;
 use super::ledger::ChunkLedger;
+use super::plan::{ChunkPlan, Grants, Unwritten, plan_chunk, plan_removal};
 use super::reader::{Columns, Row};
-use super::report::Tally;
+use super::report::{Tally, merge};
 use super::worker::ImportContext;
-use crate::community::{Change, Edit, MembershipEdit, Role, Source};
+use crate::community::{Edit, Source};
 use crate::directory::{DirectoryError, NewUser, UserChange};
-use crate::store::Write;
+use crate::store::{StoreError, Write};
 
 /// Rows per checkpointed chunk.
 pub const CHUNK_ROWS: usize = 1000;
 
-/// The user a row states.
-fn new_user(columns: &Columns, row: &Row) -> NewUser {
-    let cell = |n: &str| row.cell(columns, n).to_owned();
-    let optional = |n: &str| Some(cell(n)).filter(|v| !v.is_empty());
-    NewUser {
-        user_name: cell("email"),
-        given_name: cell("first_name"),
-        family_name: cell("last_name"),
-        employee_number: Some(cell("matricule")),
-        title: optional("title"),
-        phone: optional("phone"),
-    }
-}
-
-/// The members of a chunk (rows grouped by matricule, in order of first appearance).
-fn by_matricule<'r>(columns: &Columns, rows: &'r [Row]) -> Vec<(&'r str, Vec<&'r Row>)> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut members: Vec<(&str, Vec<&Row>)> = Vec::new();
-    for row in rows {
-        let matricule = row.cell(columns, "matricule");
-        match index.get(matricule) {
-            Some(&i) => members[i].1.push(row),
-            None => {
-                index.insert(matricule, members.len());
-                members.push((matricule, vec![row]));
-            }
-        }
-    }
-    members
-}
-
-/// The changes that bring the existing users in line with their rows (empty for a user
-/// already in line), from one batched read. A user deleted since it was looked up makes the
-/// chunk [`DirectoryError::Stale`]: it is applied again from a fresh look.
-async fn user_changes(
-    ctx: &ImportContext,
-    job: &Job,
-    ids: &[&str],
-    wanted: &[NewUser],
-) -> Result<Vec<UserChange>, DirectoryError> {
-    let current = ctx.users.get_many(&job.tenant, ids).await?;
-    current
-        .into_iter()
-        .zip(wanted)
-        .map(|(user, wanted)| {
-            let user = user.ok_or(DirectoryError::Stale)?;
-            Ok(wanted.change_from(&user.doc))
-        })
-        .collect()
-}
-
-/// Applies the changes of [`user_changes`] to the users they belong to.
+/// Applies the changes of existing users (those not empty).
 async fn change_users(
     ctx: &ImportContext,
     job: &Job,
-    ids: &[&str],
-    changes: &[UserChange],
+    changes: &[(String, UserChange)],
 ) -> Result<(), DirectoryError> {
-    let work = ids
+    let work = changes
         .iter()
-        .zip(changes)
         .filter(|(_, change)| !change.is_empty())
         .map(|(id, change)| ctx.users.apply(&job.tenant, id, change));
     for done in join_all(work).await {
@@ -91,43 +40,29 @@ async fn change_users(
     Ok(())
 }
 
-/// The edits their preview shows changing something; the others were seen in place and are
-/// not sent.
-fn changing(edits: Vec<MembershipEdit>, preview: Vec<Change>) -> Vec<MembershipEdit> {
-    edits
-        .into_iter()
-        .zip(preview)
-        .filter(|(_, change)| *change != Change::Unchanged)
-        .map(|(edit, _)| edit)
-        .collect()
-}
-
-/// A member's memberships as the file states them: (community id, role) per row.
-type Grants = Vec<(String, Role)>;
-
 /// Memberships written in the transaction that creates their member, up to this many (a
 /// member of more communities gets the rest through [`Memberships::apply_many`]).
 ///
 /// [`Memberships::apply_many`]: crate::community::Memberships::apply_many
 const GRANTS_WITH_CREATE: usize = 16;
 
-/// Creates the users of `wanted` together with their memberships (`grants`); answers each
-/// one's id and whether its memberships were written with it. A member created meanwhile by
-/// someone else (same matricule) is taken as is, its memberships left to the caller.
+/// Creates the users of `new` together with their memberships; answers each one's id and
+/// whether its memberships were written with it. A member created meanwhile by someone else
+/// (same matricule) is taken as is, its memberships left to the caller.
 async fn create_new(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
-    wanted: &[NewUser],
-    grants: &[&Grants],
+    new: &[(NewUser, Grants)],
 ) -> Result<Vec<(String, bool)>, DirectoryError> {
     let t = &job.tenant;
-    let attach = |k: usize| grants[k].len() <= GRANTS_WITH_CREATE;
+    let attach = |k: usize| new[k].1.len() <= GRANTS_WITH_CREATE;
     let extra = |k: usize, id: &str| -> Vec<Write> {
         if !attach(k) {
             return Vec::new();
         }
-        grants[k]
+        new[k]
+            .1
             .iter()
             .flat_map(|(community, role)| {
                 let source = Source::File { role: *role };
@@ -135,12 +70,13 @@ async fn create_new(
             })
             .collect()
     };
+    let wanted: Vec<NewUser> = new.iter().map(|(user, _)| user.clone()).collect();
     let created = ctx
         .users
-        .create_many(t, wanted, &checked.domains, &extra)
+        .create_many(t, &wanted, &checked.domains, &extra)
         .await?;
     let mut ids = Vec::with_capacity(created.len());
-    for (k, (created, user)) in created.into_iter().zip(wanted).enumerate() {
+    for (k, (created, user)) in created.into_iter().zip(&wanted).enumerate() {
         ids.push(match created {
             Ok(made) => (made.record.id, made.with_extra && attach(k)),
             Err(DirectoryError::Uniqueness(taken)) => {
@@ -156,143 +92,146 @@ async fn create_new(
     Ok(ids)
 }
 
-/// Creates or updates the members of a chunk, then grants their memberships.
-async fn upsert_rows(
+/// Writes a plan: the changed members, the new ones with their memberships, then every
+/// membership edit together.
+async fn carry_out(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
-    columns: &Columns,
-    rows: &[Row],
-    ledger: &ChunkLedger<'_>,
-) -> Result<Tally, DirectoryError> {
-    let t = &job.tenant;
-    let members = by_matricule(columns, rows);
-    let mut grants: Vec<Grants> = Vec::with_capacity(members.len());
-    for (_, rows) in &members {
-        let mut mine = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some((community, _)) = checked.community(row.cell(columns, "community")) {
-                let role: Role = row
-                    .cell(columns, "role")
-                    .parse()
-                    .map_err(DirectoryError::Invalid)?;
-                mine.push((community.clone(), role));
-            }
-        }
-        grants.push(mine);
-    }
-    let numbers: Vec<&str> = members.iter().map(|(m, _)| *m).collect();
-    let owners = ctx.users.by_employee_numbers(t, &numbers).await?;
-    // Each member's wanted user goes to the side it belongs to, existing or new.
-    let (mut old, mut new) = (Vec::new(), Vec::new());
-    let (mut old_wanted, mut new_wanted) = (Vec::new(), Vec::new());
-    for (i, (owner, (_, rows))) in owners.iter().zip(&members).enumerate() {
-        let wanted = new_user(columns, rows[0]);
-        match owner {
-            Some(id) => {
-                old.push((i, id.as_str()));
-                old_wanted.push(wanted);
-            }
-            None => {
-                new.push(i);
-                new_wanted.push(wanted);
+    plan: ChunkPlan,
+) -> Result<(), DirectoryError> {
+    change_users(ctx, job, &plan.changes).await?;
+    let mut edits = plan.edits;
+    if !plan.new.is_empty() {
+        let created = create_new(ctx, job, checked, &plan.new).await?;
+        for ((id, granted), (_, grants)) in created.into_iter().zip(&plan.new) {
+            if !granted {
+                for (community, role) in grants {
+                    let edit = Edit::Grant(Source::File { role: *role });
+                    edits.push((id.clone(), community.clone(), edit));
+                }
             }
         }
     }
-    let old_ids: Vec<&str> = old.iter().map(|(_, id)| *id).collect();
-    let changes = user_changes(ctx, job, &old_ids, &old_wanted).await?;
-    // The forecast, from the state before any write: a new member's memberships are all
-    // created; an existing member's are what the preview says, and each counts as updated
-    // when only the member's own attributes change.
-    let mut planned = Tally::new();
-    for i in &new {
-        for (community, _) in &grants[*i] {
-            planned.entry(community.clone()).or_default()[0] += 1;
-        }
-    }
-    let mut edits: Vec<MembershipEdit> = Vec::new();
-    let mut edit_changed = Vec::new();
-    for ((i, id), change) in old.iter().zip(&changes) {
-        for (community, role) in &grants[*i] {
-            let edit = Edit::Grant(Source::File { role: *role });
-            edits.push(((*id).to_owned(), community.clone(), edit));
-            edit_changed.push(!change.is_empty());
-        }
-    }
-    let preview = ctx.memberships.preview_many(t, &edits).await?;
-    for (((_, community, _), change), changed) in edits.iter().zip(&preview).zip(edit_changed) {
-        let counts = planned.entry(community.clone()).or_default();
-        match change {
-            Change::Created => counts[0] += 1,
-            Change::Updated => counts[1] += 1,
-            _ if changed => counts[1] += 1,
-            _ => {}
-        }
-    }
-    let tally = ledger.forecast(planned).await?;
-    change_users(ctx, job, &old_ids, &changes).await?;
-    let new_grants: Vec<&Grants> = new.iter().map(|i| &grants[*i]).collect();
-    let created = create_new(ctx, job, checked, &new_wanted, &new_grants).await?;
-    let mut edits = changing(edits, preview);
-    for (k, (id, granted)) in created.into_iter().enumerate() {
-        if !granted {
-            for (community, role) in new_grants[k] {
-                let edit = Edit::Grant(Source::File { role: *role });
-                edits.push((id.clone(), community.clone(), edit));
-            }
-        }
-    }
-    ctx.memberships.apply_many(t, &edits).await?;
-    Ok(tally)
-}
-
-/// Removes the file source of the listed (user id, community id) memberships; counts the
-/// memberships that end (as forecast before the first write, see [`ChunkLedger`]).
-pub async fn remove(
-    ctx: &ImportContext,
-    job: &Job,
-    pairs: &[(String, String)],
-    ledger: &ChunkLedger<'_>,
-) -> Result<Tally, DirectoryError> {
-    let origin = Source::File { role: Role::Member };
-    let edits: Vec<MembershipEdit> = pairs
-        .iter()
-        .map(|(u, c)| (u.clone(), c.clone(), Edit::Revoke(origin.clone())))
-        .collect();
-    let preview = ctx.memberships.preview_many(&job.tenant, &edits).await?;
-    let mut planned = Tally::new();
-    for ((_, community), change) in pairs.iter().zip(&preview) {
-        if *change == Change::Deleted {
-            planned.entry(community.clone()).or_default()[2] += 1;
-        }
-    }
-    let tally = ledger.forecast(planned).await?;
-    let edits = changing(edits, preview);
     ctx.memberships.apply_many(&job.tenant, &edits).await?;
-    Ok(tally)
+    Ok(())
 }
 
-/// Applies one chunk of rows.
-pub async fn apply_chunk(
+/// A chunk's counts. A real run records the plan's forecast in the chunk's ledger (an
+/// earlier attempt's forecast wins, see [`ChunkLedger`]), then writes the plan; a dry run
+/// answers the forecast and writes nothing.
+async fn step(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
-    columns: &Columns,
-    rows: Vec<Row>,
+    plan: Result<ChunkPlan, DirectoryError>,
     ledger: &ChunkLedger<'_>,
 ) -> Result<Tally, DirectoryError> {
-    if job.mode != Mode::Delete {
-        return upsert_rows(ctx, job, checked, columns, &rows, ledger).await;
+    let plan = plan?;
+    if job.dry_run {
+        return Ok(plan.planned);
     }
-    let numbers: Vec<&str> = rows.iter().map(|r| r.cell(columns, "matricule")).collect();
-    let owners = ctx.users.by_employee_numbers(&job.tenant, &numbers).await?;
-    let pairs: Vec<(String, String)> = rows
-        .iter()
-        .zip(owners)
-        .filter_map(|(r, user)| {
-            let (community, _) = checked.community(r.cell(columns, "community"))?;
-            Some((user?, community.clone()))
-        })
-        .collect();
-    remove(ctx, job, &pairs, ledger).await
+    let tally = ledger.forecast(plan.planned.clone()).await?;
+    carry_out(ctx, job, checked, plan).await?;
+    Ok(tally)
+}
+
+/// How the syncing pass ended.
+pub enum Synced {
+    /// Every chunk is done; the counts of the whole job.
+    Done(Tally),
+    /// The deadline came first.
+    Continue,
+    /// The directory refused a write the check did not foresee, for this reason.
+    Refused(String),
+}
+
+/// Sorts a directory failure while applying rows: storage failures and contention (the state
+/// moved under the chunk: a writer won, a user went away) are transient, so the message is
+/// delivered again and the chunk applied anew; a refusal the check did not foresee stops
+/// the job with its reason.
+fn refused<T>(applied: Result<T, DirectoryError>) -> Result<Result<T, String>, StoreError> {
+    match applied {
+        Ok(done) => Ok(Ok(done)),
+        Err(DirectoryError::Store(e)) => Err(e),
+        Err(DirectoryError::Stale | DirectoryError::Busy | DirectoryError::NotFound(_)) => {
+            Err(StoreError::Conflict)
+        }
+        Err(e) => Ok(Err(format!("the directory refused a row: {e}"))),
+    }
+}
+
+/// Applies (for a dry run, plans) every chunk of `rows`, then the deletions `checked` holds,
+/// skipping the chunks an earlier run checkpointed, until `deadline`; keeps `job`'s counters.
+pub async fn sync(
+    ctx: &ImportContext,
+    job: &mut Job,
+    checked: &Checked,
+    columns: &Columns,
+    rows: impl Iterator<Item = Row>,
+    deadline: Option<Instant>,
+) -> Result<Synced, StoreError> {
+    let (t, id) = (job.tenant.clone(), job.id);
+    let mut unwritten = (job.dry_run && job.mode != Mode::Delete).then(Unwritten::default);
+    let mut total = Tally::new();
+    job.counters.rows_read = 0;
+    job.counters.rows_applied = 0;
+    let mut rows = rows.peekable();
+    let mut n = 0usize;
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK_ROWS).collect();
+        let name = format!("R{n:08}");
+        n += 1;
+        let count = chunk.len() as u64;
+        let tally = match ctx.data.checkpoint(&t, id, &name).await? {
+            Some((_, done)) => done,
+            None => {
+                let ledger = ChunkLedger::new(&ctx.data, &t, id, &name);
+                let plan = plan_chunk(ctx, job, checked, columns, &chunk, unwritten.as_ref());
+                let tally = match refused(step(ctx, job, checked, plan.await, &ledger).await)? {
+                    Ok(tally) => tally,
+                    Err(reason) => return Ok(Synced::Refused(reason)),
+                };
+                ctx.data
+                    .put_checkpoint(&t, id, &name, count, &tally)
+                    .await?;
+                tally
+            }
+        };
+        if let Some(unwritten) = unwritten.as_mut().filter(|_| rows.peek().is_some()) {
+            unwritten.note(columns, &chunk);
+        }
+        merge(&mut total, &tally);
+        job.counters.rows_read += count;
+        if !job.dry_run {
+            job.counters.rows_applied += count;
+        }
+        let late = deadline.is_some_and(|d| Instant::now() >= d);
+        if n.is_multiple_of(10) || late {
+            let counters = job.counters;
+            ctx.jobs.update(job, |j| j.counters = counters).await?;
+        }
+        if late {
+            return Ok(Synced::Continue);
+        }
+    }
+    for (k, pairs) in checked.deletions.chunks(CHUNK_ROWS).enumerate() {
+        let name = format!("D{k:08}");
+        let tally = match ctx.data.checkpoint(&t, id, &name).await? {
+            Some((_, done)) => done,
+            None => {
+                let ledger = ChunkLedger::new(&ctx.data, &t, id, &name);
+                let plan = plan_removal(ctx, job, pairs).await;
+                let tally = match refused(step(ctx, job, checked, plan, &ledger).await)? {
+                    Ok(tally) => tally,
+                    Err(reason) => return Ok(Synced::Refused(reason)),
+                };
+                let rows = pairs.len() as u64;
+                ctx.data.put_checkpoint(&t, id, &name, rows, &tally).await?;
+                tally
+            }
+        };
+        merge(&mut total, &tally);
+    }
+    Ok(Synced::Done(total))
 }

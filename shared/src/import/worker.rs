@@ -1,21 +1,21 @@
 //! Running a job: loading → checking → syncing → succeeded | failed. Safe to run again on the
 //! same job (a redelivered message, a restarted worker): finished jobs are left alone and
-//! applied chunks are skipped by their checkpoints.
+//! applied chunks are skipped by their checkpoints. A dry run takes the same steps and
+//! writes nothing to the directory.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::check::{Checked, check};
 use super::jobs::{Job, JobStore};
-use super::ledger::ChunkLedger;
-use super::reader::open_any;
-use super::report::{JobData, OperationData, ReportRow, Tally, merge};
-use super::sync::{CHUNK_ROWS, apply_chunk, remove};
+use super::reader::{Columns, Row, open_any};
+use super::report::{JobData, report_rows};
+use super::sync::{Synced, sync};
 use super::{JobState, Mode};
 use crate::auth::{TenantError, Tenants};
 use crate::blob::Blobs;
 use crate::community::{Communities, Memberships};
-use crate::directory::{DirectoryError, UserDirectory};
+use crate::directory::UserDirectory;
 use crate::ids::TenantId;
 use crate::store::{StoreError, Table};
 
@@ -79,29 +79,50 @@ async fn fail(ctx: &ImportContext, job: &mut Job, reason: String) -> Result<Outc
 
 /// Deletes an ended job's uploaded file: its report and row errors are kept in the table,
 /// the member file itself is not kept a moment longer than needed. A failure is only logged:
-/// the bucket's lifecycle rule (S3) removes what is left behind.
+/// the bucket's lifecycle rule (S3) removes what is left behind. A dry run's file is kept, so
+/// that the real import can start from the same `signed_id`.
 async fn discard_file(ctx: &ImportContext, job: &Job) {
+    if job.dry_run {
+        return;
+    }
     if let Err(e) = ctx.blobs.delete(&job.blob_key).await {
         tracing::warn!(tenant = %job.tenant, job = job.id, error = %e, "the member file was not deleted");
     }
 }
 
-/// Sorts a directory failure while applying rows: storage failures and contention (the state
-/// moved under the chunk: a writer won, a user went away) are transient, so the message is
-/// delivered again and the chunk applied anew; a refusal the check did not foresee fails the
-/// job with its reason.
-fn refused<T>(applied: Result<T, DirectoryError>) -> Result<Result<T, String>, StoreError> {
-    match applied {
-        Ok(done) => Ok(Ok(done)),
-        Err(DirectoryError::Store(e)) => Err(e),
-        Err(DirectoryError::Stale | DirectoryError::Busy | DirectoryError::NotFound(_)) => {
-            Err(StoreError::Conflict)
-        }
-        Err(e) => Ok(Err(format!("the directory refused a row: {e}"))),
+/// Ends a job whose file must not be applied: a real job fails with `reason`; a dry run
+/// succeeds with `reason` as its verdict (the real job would fail so), reporting nothing.
+async fn refuse(ctx: &ImportContext, job: &mut Job, reason: String) -> Result<Outcome, StoreError> {
+    if !job.dry_run {
+        return fail(ctx, job, reason).await;
     }
+    finish(ctx, job, Some(reason)).await
 }
 
-/// Runs job `id` of tenant `t` until it finishes or `deadline` passes.
+/// Marks a job succeeded; a dry run keeps `verdict`, why the real job would be refused.
+async fn finish(
+    ctx: &ImportContext,
+    job: &mut Job,
+    verdict: Option<String>,
+) -> Result<Outcome, StoreError> {
+    let counters = job.counters;
+    ctx.jobs
+        .update(job, |j| {
+            j.state = JobState::Succeeded;
+            j.counters = counters;
+            j.reason = verdict;
+        })
+        .await?;
+    let (rows, dry_run) = (counters.rows_total, job.dry_run);
+    tracing::info!(tenant = %job.tenant, job = job.id, rows, dry_run, reason = ?job.reason, "import succeeded");
+    discard_file(ctx, job).await;
+    Ok(Outcome::Done)
+}
+
+/// Runs job `id` of tenant `t` until it finishes or `deadline` passes. A dry run goes as far
+/// as a real job with `max_delete_ratio` 1 would, writes nothing to the directory, and ends
+/// `succeeded` with the report the real job would write and, when the real job would be
+/// refused, its reason (see [`Job::would_apply`]).
 pub async fn run_job(
     ctx: &ImportContext,
     t: &TenantId,
@@ -117,14 +138,9 @@ pub async fn run_job(
     ctx.jobs
         .update(&mut job, |j| j.state = JobState::Loading)
         .await?;
-    let source = ctx
-        .blobs
-        .open(&job.blob_key)
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let (columns, rows) = match open_any(source, &job.content_type, job.mode) {
+    let (columns, rows) = match open(ctx, &job).await? {
         Ok(opened) => opened,
-        Err(e) => return fail(ctx, &mut job, e.0).await,
+        Err(reason) => return refuse(ctx, &mut job, reason).await,
     };
     ctx.jobs
         .update(&mut job, |j| j.state = JobState::Checking)
@@ -147,6 +163,7 @@ pub async fn run_job(
     };
     let mut checked = check(ctx, &job, &columns, rows, &domains).await?;
     job.counters.rows_total = checked.rows_total;
+    let mut verdict = None;
     match ctx.data.frozen_plan(t, id).await? {
         // An earlier run passed every check and began to write: its decisions stand, and
         // its deletions, counted before anything was deleted, are the ones to finish.
@@ -155,92 +172,51 @@ pub async fn run_job(
             checked.members_in_scope = plan.members_in_scope;
         }
         None => {
-            if let Some(reason) = refusal(ctx, &mut job, &checked).await? {
-                return fail(ctx, &mut job, reason).await;
+            if let Some(reason) = rejected(ctx, &mut job, &checked).await? {
+                return refuse(ctx, &mut job, reason).await;
             }
-            let (deletions, in_scope) = (&checked.deletions, checked.members_in_scope);
-            ctx.data.freeze_plan(t, id, deletions, in_scope).await?;
+            // A dry run previews what the real job would do past the guard, and freezes
+            // nothing: the guard's refusal is its verdict.
+            verdict = guarded(&job, &checked);
+            if !job.dry_run {
+                if let Some(reason) = verdict.take() {
+                    return fail(ctx, &mut job, reason).await;
+                }
+                let (deletions, in_scope) = (&checked.deletions, checked.members_in_scope);
+                ctx.data.freeze_plan(t, id, deletions, in_scope).await?;
+            }
         }
     }
     ctx.jobs
         .update(&mut job, |j| j.state = JobState::Syncing)
         .await?;
+    let (columns, rows) = open(ctx, &job).await?.map_err(StoreError::Backend)?;
+    let total = match sync(ctx, &mut job, &checked, &columns, rows, deadline).await? {
+        Synced::Done(total) => total,
+        Synced::Continue => return Ok(Outcome::Continue),
+        Synced::Refused(reason) => return refuse(ctx, &mut job, reason).await,
+    };
+    let report = report_rows(&checked, &total);
+    ctx.data.put_report(t, id, &report).await?;
+    finish(ctx, &mut job, verdict).await
+}
+
+/// The job's file, opened: its columns and rows, or why it cannot be read as a member file.
+async fn open(ctx: &ImportContext, job: &Job) -> Result<Result<Opened, String>, StoreError> {
     let source = ctx
         .blobs
         .open(&job.blob_key)
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let (columns, rows) =
-        open_any(source, &job.content_type, job.mode).map_err(|e| StoreError::Backend(e.0))?;
-    let mut total = Tally::new();
-    job.counters.rows_read = 0;
-    job.counters.rows_applied = 0;
-    let mut rows = rows.peekable();
-    let mut n = 0usize;
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(CHUNK_ROWS).collect();
-        let name = format!("R{n:08}");
-        n += 1;
-        let count = chunk.len() as u64;
-        let tally = match ctx.data.checkpoint(t, id, &name).await? {
-            Some((_, done)) => done,
-            None => {
-                let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
-                let applied = apply_chunk(ctx, &job, &checked, &columns, chunk, &ledger).await;
-                let tally = match refused(applied)? {
-                    Ok(tally) => tally,
-                    Err(reason) => return fail(ctx, &mut job, reason).await,
-                };
-                ctx.data.put_checkpoint(t, id, &name, count, &tally).await?;
-                tally
-            }
-        };
-        merge(&mut total, &tally);
-        job.counters.rows_read += count;
-        job.counters.rows_applied += count;
-        if n.is_multiple_of(10) {
-            let counters = job.counters;
-            ctx.jobs.update(&mut job, |j| j.counters = counters).await?;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            let counters = job.counters;
-            ctx.jobs.update(&mut job, |j| j.counters = counters).await?;
-            return Ok(Outcome::Continue);
-        }
-    }
-    for (k, pairs) in checked.deletions.chunks(CHUNK_ROWS).enumerate() {
-        let name = format!("D{k:08}");
-        let tally = match ctx.data.checkpoint(t, id, &name).await? {
-            Some((_, done)) => done,
-            None => {
-                let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
-                let tally = match refused(remove(ctx, &job, pairs, &ledger).await)? {
-                    Ok(tally) => tally,
-                    Err(reason) => return fail(ctx, &mut job, reason).await,
-                };
-                ctx.data
-                    .put_checkpoint(t, id, &name, pairs.len() as u64, &tally)
-                    .await?;
-                tally
-            }
-        };
-        merge(&mut total, &tally);
-    }
-    write_report(ctx, &job, &checked, &total).await?;
-    let counters = job.counters;
-    ctx.jobs
-        .update(&mut job, |j| {
-            j.state = JobState::Succeeded;
-            j.counters = counters;
-        })
-        .await?;
-    tracing::info!(tenant = %t, job = id, rows = counters.rows_total, "import succeeded");
-    discard_file(ctx, &job).await;
-    Ok(Outcome::Done)
+    Ok(open_any(source, &job.content_type, job.mode).map_err(|e| e.0))
 }
 
-/// Why the checked file must not be applied, if it must not; row errors are stored first.
-async fn refusal(
+/// A member file's columns and rows.
+type Opened = (Columns, Box<dyn Iterator<Item = Row> + Send>);
+
+/// Why the checked file must not be applied whatever the guard says (rows rejected, no rows),
+/// if it must not; row errors are stored first.
+async fn rejected(
     ctx: &ImportContext,
     job: &mut Job,
     checked: &Checked,
@@ -265,31 +241,36 @@ async fn refusal(
     if checked.rows_total == 0 {
         return Ok(Some("the file has a header but no rows".into()));
     }
+    Ok(None)
+}
+
+/// Why the MIRROR guard refuses the checked file, if it does.
+fn guarded(job: &Job, checked: &Checked) -> Option<String> {
     if job.mode == Mode::Mirror && checked.members_in_scope > 0 {
         let threshold = job.max_delete_ratio;
         let proceed = "nothing was changed. Send allow_mass_delete=true or a higher max_delete_ratio to proceed";
         let ratio = checked.deletions.len() as f64 / checked.members_in_scope as f64;
         if ratio > threshold {
-            return Ok(Some(format!(
+            return Some(format!(
                 "MIRROR would remove {} of the {} members in scope ({:.1} %), above the {:.1} % threshold; {proceed}",
                 checked.deletions.len(),
                 checked.members_in_scope,
                 ratio * 100.0,
                 threshold * 100.0
-            )));
+            ));
         }
         let over = over_threshold(checked, threshold);
         if !over.is_empty() {
-            return Ok(Some(format!(
+            return Some(format!(
                 "MIRROR would remove too much of {} communit{} ({}), above the {:.1} % threshold per community or emptying it; {proceed}",
                 over.len(),
                 if over.len() == 1 { "y" } else { "ies" },
                 over.join("; "),
                 threshold * 100.0
-            )));
+            ));
         }
     }
-    Ok(None)
+    None
 }
 
 /// The communities a MIRROR would empty (unless the threshold is 100 %) or strip of more than
@@ -315,38 +296,4 @@ fn over_threshold(checked: &Checked, threshold: f64) -> Vec<String> {
             })
         })
         .collect()
-}
-
-async fn write_report(
-    ctx: &ImportContext,
-    job: &Job,
-    checked: &Checked,
-    total: &Tally,
-) -> Result<(), StoreError> {
-    let created_at = chrono::Utc::now().timestamp_millis();
-    let mut rows = Vec::new();
-    for (code_index, code) in ["CREATE_MEMBER", "UPDATE_MEMBER", "DELETE_MEMBER"]
-        .into_iter()
-        .enumerate()
-    {
-        for (community, counts) in total {
-            if counts[code_index] == 0 {
-                continue;
-            }
-            let name = checked
-                .community(community)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_else(|| community.clone());
-            rows.push(ReportRow {
-                id: rows.len() as u64 + 1,
-                code: code.to_owned(),
-                created_at,
-                operation_data: OperationData {
-                    name,
-                    value: counts[code_index],
-                },
-            });
-        }
-    }
-    ctx.data.put_report(&job.tenant, job.id, &rows).await
 }
