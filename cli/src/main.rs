@@ -3,6 +3,7 @@
 mod aws;
 mod check;
 mod client;
+mod console;
 mod directory;
 mod import;
 mod listen;
@@ -47,6 +48,9 @@ enum Command {
     /// Tenant and community administrators.
     #[command(subcommand)]
     Admin(directory::AdminCommand),
+    /// The administration console.
+    #[command(subcommand)]
+    Console(console::ConsoleCommand),
     /// Import a member file through the API: upload, start, follow, report.
     Import(import::ImportArgs),
     /// Check a tenant's directory against its invariant (exit 2 on drift); `--repair` fixes it.
@@ -137,6 +141,7 @@ async fn main() -> std::process::ExitCode {
         Command::Community(cmd) => directory::community(cmd).await,
         Command::Mapping(cmd) => directory::mapping(cmd).await,
         Command::Admin(cmd) => directory::admin_cmd(cmd).await,
+        Command::Console(cmd) => console::run(cmd).await,
         Command::Keys(KeysCommand::Rotate { data, json }) => rotate_keys(&data, json),
         Command::User(cmd) => check::user(cmd).await,
         Command::Import(_) | Command::Check(_) => unreachable!("handled above"),

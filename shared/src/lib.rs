@@ -10,6 +10,7 @@ pub mod auth;
 pub mod blob;
 pub mod community;
 pub mod config;
+pub mod console;
 pub mod directory;
 pub mod http;
 pub mod ids;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use Guard::{Imports, Operator, Public, Scim};
+use Guard::{Console, Imports, Operator, Public, Scim};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,9 @@ pub enum Guard {
     Operator,
     /// An access token with scope `imports`; the tenant is the token's; JSON errors.
     Imports,
+    /// A console session cookie of the tenant (and, to change anything, the session's CSRF
+    /// token and this service's `Origin`); HTML pages, a redirect to sign in without one.
+    Console,
     /// Reachable without a bearer token, for the reason given.
     Public(&'static str),
 }
@@ -52,16 +55,21 @@ const fn r(
 }
 
 /// Where each router file is mounted (the `.nest` calls of `mod.rs`).
-pub const MOUNTS: [(&str, &str); 5] = [
+pub const MOUNTS: [(&str, &str); 6] = [
     ("mod.rs", ""),
+    ("console/mod.rs", ""),
     ("resources.rs", "/tenants/{tenant}/scim/v2"),
     ("discovery.rs", "/tenants/{tenant}/scim/v2"),
     ("admin.rs", "/admin"),
     ("v1.rs", "/v1"),
 ];
 
-const SOURCES: [(&str, &str); 5] = [
+const SOURCES: [(&str, &str); 6] = [
     ("mod.rs", include_str!("../../shared/src/http/mod.rs")),
+    (
+        "console/mod.rs",
+        include_str!("../../shared/src/http/console/mod.rs"),
+    ),
     (
         "resources.rs",
         include_str!("../../shared/src/http/resources.rs"),
@@ -86,6 +94,19 @@ pub const ROUTES: &[Route] = &[
     r("mod.rs", "/health", "GET", Public("a liveness probe for load balancers; answers a constant"), "/health", ""),
     r("mod.rs", "/oauth/token", "POST", Public("the token endpoint takes client credentials (RFC 6749 §2.3), not a bearer token"), "/oauth/token", "grant_type=client_credentials"),
     r("mod.rs", "/uploads/{token}", "PUT", Public("the 256-bit token in the path is the credential, as a presigned S3 URL's signature is"), "/uploads/{upload}", ""),
+    r("console/mod.rs", "/console", "GET", Public("a redirect to /console/"), "/console", ""),
+    r("console/mod.rs", "/console/", "GET", Console, "/console/", ""),
+    r("console/mod.rs", "/console/sign-in", "GET", Public("shows a button; opening the link changes nothing"), "/console/sign-in?tenant=someone&code=x", ""),
+    r("console/mod.rs", "/console/sign-in", "POST", Public("the one-time code in the form is the credential"), "/console/sign-in", "tenant=someone&code=x"),
+    r("console/mod.rs", "/console/sign-out", "POST", Public("ends the session the cookie names, with that session's CSRF token"), "/console/sign-out", ""),
+    r("console/mod.rs", "/console/signed-out", "GET", Public("a page that says how to sign in"), "/console/signed-out", ""),
+    r("console/mod.rs", "/console/communities/{id}", "GET", Console, "/console/communities/{community}", ""),
+    r("console/mod.rs", "/console/communities/{id}/invitations", "POST", Console, "/console/communities/{community}/invitations", "csrf={csrf}&all=1"),
+    r("console/mod.rs", "/console/communities/{id}/imports", "GET", Console, "/console/communities/{community}/imports", ""),
+    r("console/mod.rs", "/console/communities/{id}/imports/{job}", "GET", Console, "/console/communities/{community}/imports/{job}", ""),
+    r("console/mod.rs", "/console/templates", "GET", Console, "/console/templates?operation=UPSERT&format=csv", ""),
+    r("console/mod.rs", "/console/assets/{file}", "GET", Public("the stylesheet and scripts compiled into the binary"), "/console/assets/console.css", ""),
+    r("console/mod.rs", "/console/{*rest}", "ANY", Public("the console's not-found page"), "/console/no-such-page", ""),
     r("resources.rs", "/.search", "POST", Scim, "{S}/.search", SEARCH),
     r("resources.rs", "/Bulk", "POST", Scim, "{S}/Bulk", r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","path":"/Users","bulkId":"b1","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bulk@acme.test"}}]}"#),
     r("resources.rs", "/Users/.search", "POST", Scim, "{S}/Users/.search", SEARCH),
@@ -124,6 +145,7 @@ pub const ROUTES: &[Route] = &[
     r("admin.rs", "/tenants/{t}/mappings", "PUT", Operator, "/admin/tenants/{tenant}/mappings", MAPPING),
     r("admin.rs", "/tenants/{t}/mappings", "DELETE", Operator, "/admin/tenants/{tenant}/mappings", MAPPING),
     r("admin.rs", "/tenants/{t}/admins", "POST", Operator, "/admin/tenants/{tenant}/admins", r#"{"user":"{user}"}"#),
+    r("admin.rs", "/tenants/{t}/console-links", "POST", Operator, "/admin/tenants/{tenant}/console-links", r#"{"user":"{admin}"}"#),
     r("v1.rs", "/blobs", "POST", Imports, "/v1/blobs?user_id={admin}", BLOB),
     r("v1.rs", "/blobs", "GET", Imports, "/v1/blobs?user_id={admin}", BLOB),
     r("v1.rs", "/member_provisionings", "POST", Imports, "/v1/member_provisionings?signed_id={signed}&user_id={admin}&operation=UPSERT", ""),
@@ -227,10 +249,26 @@ fn the_sweep_table_lists_exactly_the_routes_the_router_sources_declare() {
         .collect();
     assert_eq!(nests, mounts, "mod.rs nests routers where MOUNTS says");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/http");
-    for entry in std::fs::read_dir(dir).unwrap() {
+    let console = std::fs::read_dir(format!("{dir}/console")).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap().chain(console) {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let parent = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let file = path.file_name().unwrap().to_str().unwrap();
+        let name = if parent == "console" {
+            format!("console/{file}")
+        } else {
+            file.to_owned()
+        };
         let known = SOURCES.iter().any(|(f, _)| *f == name);
         assert!(
             known || !text.contains(".route("),

@@ -160,6 +160,34 @@ async fn public_routes_answer_alike_with_or_without_a_token_and_name_no_tenant()
                 );
                 s.t.upload("matricule\nE1\n").await;
             }
+            "/console" => {
+                assert_eq!(a.status, StatusCode::PERMANENT_REDIRECT);
+                assert_eq!(a.header("location"), Some("/console/"));
+            }
+            "/console/sign-in" if route.method == "GET" => {
+                assert_eq!(a.status, StatusCode::OK);
+                assert!(
+                    text.contains("id=\"sign-in\""),
+                    "a button, not a sign-in: {text}"
+                );
+                assert!(a.header("set-cookie").is_none());
+            }
+            "/console/sign-in" => {
+                // No Origin of this service, and no valid code: refused, and no session.
+                assert!(a.status.is_client_error(), "{}", a.status);
+                assert!(a.header("set-cookie").is_none());
+            }
+            "/console/sign-out" => {
+                assert_eq!(a.status, StatusCode::SEE_OTHER);
+                assert_eq!(a.header("location"), Some("/console/signed-out"));
+                assert!(a.header("set-cookie").unwrap().contains("Max-Age=0"));
+            }
+            "/console/signed-out" => assert_eq!(a.status, StatusCode::UNAUTHORIZED),
+            "/console/assets/{file}" => {
+                assert_eq!(a.status, StatusCode::OK);
+                assert_eq!(a.header("content-type"), Some("text/css; charset=utf-8"));
+            }
+            "/console/{*rest}" => assert_eq!(a.status, StatusCode::NOT_FOUND),
             other => panic!("the public route {other} has no check here"),
         }
     }

@@ -1,6 +1,7 @@
 //! Tenant administration: the operations behind the `muster` admin commands and the operator's
 //! `/admin` HTTP routes, written once so both behave the same.
 
+mod scope;
 mod tenant_setup;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::directory::{DirectoryError, GroupDirectory, Reconciler, Target, UserD
 use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Condition, Item, StoreError, Table, keys};
 
+pub use scope::AdminScope;
 pub use tenant_setup::TenantCreated;
 
 /// Why an administrative operation failed.

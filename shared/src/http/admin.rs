@@ -110,6 +110,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(list_mappings).put(set_mapping).delete(remove_mapping),
         )
         .route("/tenants/{t}/admins", post(add_admin))
+        .route("/tenants/{t}/console-links", post(console_link))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_operator,
@@ -368,5 +369,27 @@ async fn add_admin(
         s.admin
             .add_admin(&tenant(&t)?, &b.user, b.community.as_deref())
             .await?,
+    )
+}
+
+#[derive(Deserialize)]
+struct ConsoleLinkBody {
+    user: String,
+}
+
+/// `POST /admin/tenants/{t}/console-links` `{"user": "<id or userName>"}`: a one-time console
+/// sign-in URL for a tenant or community administrator (201).
+async fn console_link(
+    State(s): State<AppState>,
+    Path(t): Path<String>,
+    super::origin::RequestOrigin(origin): super::origin::RequestOrigin,
+    Json(b): Json<ConsoleLinkBody>,
+) -> Answer {
+    let t = tenant(&t)?;
+    let now = chrono::Utc::now().timestamp();
+    let (user_id, link) = s.admin.console_link(&t, &b.user, now).await?;
+    ok(
+        StatusCode::CREATED,
+        crate::console::link_json(&origin, &t, &user_id, &link),
     )
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+pub mod console;
 mod discovery;
 mod extract;
 mod imports;
@@ -148,6 +149,7 @@ pub fn app(state: AppState) -> Router {
                     require_imports_scope,
                 )),
         )
+        .merge(console::routes())
         .route(
             "/uploads/{token}",
             axum::routing::put(imports::upload)

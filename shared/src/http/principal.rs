@@ -194,8 +194,47 @@ pub(super) async fn authenticate_token(
     })
 }
 
+/// The client id of requests the console's pages make with a session cookie.
+pub const CONSOLE_CLIENT: &str = "console";
+
+/// The principal of a `/v1` request a console page makes: a live session cookie, the
+/// session's CSRF token in `X-CSRF-Token` (which a page of another site can neither read
+/// nor send), and, when the browser states one, an `Origin` of this service. It may act only
+/// as the signed-in administrator.
+async fn console_principal(
+    state: &AppState,
+    headers: &HeaderMap,
+    origin: &str,
+) -> Result<Principal, AuthFailure> {
+    let cookie = super::console::session_cookie(headers).ok_or(AuthFailure::MissingToken)?;
+    let sessions = crate::console::Sessions::new(state.table.clone());
+    let now = chrono::Utc::now().timestamp();
+    let session = sessions
+        .resume(&cookie, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a console session could not be read");
+            AuthFailure::Internal
+        })?
+        .ok_or(AuthFailure::InvalidToken)?;
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    let stated = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !token.is_some_and(|t| session.csrf_matches(t))
+        || stated.is_some_and(|o| !o.eq_ignore_ascii_case(origin))
+    {
+        return Err(AuthFailure::InvalidToken);
+    }
+    Ok(Principal {
+        tenant: session.tenant,
+        client_id: CONSOLE_CLIENT.to_owned(),
+        scopes: vec![Scope::Imports],
+        acting_users: vec![session.user],
+    })
+}
+
 /// Middleware of the `/v1` API: lets a request through only with an access token holding
-/// the `imports` scope from an allowed address, and records its [`Principal`] in the
+/// the `imports` scope from an allowed address (or, without an `Authorization` header, a
+/// console session: see [`console_principal`]), and records its [`Principal`] in the
 /// request's extensions. Refusals are JSON `{"error", "message"}` bodies.
 pub async fn require_imports_scope(
     State(state): State<AppState>,
@@ -203,7 +242,15 @@ pub async fn require_imports_scope(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match authenticate_access_token(&state, req.headers(), source_ip, Scope::Imports).await {
+    let authenticated = if req.headers().contains_key(header::AUTHORIZATION)
+        || super::console::session_cookie(req.headers()).is_none()
+    {
+        authenticate_access_token(&state, req.headers(), source_ip, Scope::Imports).await
+    } else {
+        let origin = super::origin::origin(req.headers(), req.extensions(), &state.config);
+        console_principal(&state, req.headers(), &origin).await
+    };
+    match authenticated {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.run(req).await

@@ -359,3 +359,14 @@ pub fn job_deletions(t: &TenantId, job: u64, i: usize) -> Key {
 pub fn job_deletions_head(t: &TenantId, job: u64) -> Key {
     Key::new(job_pk(t, job), "X#head")
 }
+
+/// A console sign-in link, by the SHA-256 of its one-time code (the code itself is never
+/// stored).
+pub fn console_link(t: &TenantId, code_sha256: &str) -> Key {
+    Key::new(tenant_pk(t), format!("CLINK#{code_sha256}"))
+}
+
+/// A console session, by the SHA-256 of its secret (the cookie's secret is never stored).
+pub fn console_session(t: &TenantId, secret_sha256: &str) -> Key {
+    Key::new(tenant_pk(t), format!("CSESS#{secret_sha256}"))
+}

@@ -56,12 +56,27 @@ pub struct Item {
     pub version: u64,
     /// The payload, stored and returned byte for byte.
     pub body: Vec<u8>,
+    /// Unix seconds after which the backend may remove the item by itself (DynamoDB's TTL
+    /// attribute `ttl`, which acts within days, not at once). Readers must still treat an
+    /// item past its time as absent; the embedded store neither keeps nor acts on it.
+    pub expires: Option<i64>,
 }
 
 impl Item {
     /// Builds an item.
     pub fn new(key: Key, version: u64, body: Vec<u8>) -> Self {
-        Self { key, version, body }
+        Self {
+            key,
+            version,
+            body,
+            expires: None,
+        }
+    }
+
+    /// The same item, which the backend may remove after `at` (Unix seconds).
+    pub fn expiring_at(mut self, at: i64) -> Self {
+        self.expires = Some(at);
+        self
     }
 }
 

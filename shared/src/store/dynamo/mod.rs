@@ -30,6 +30,8 @@ const SK: &str = "SK";
 const VERSION: &str = "v";
 /// Attribute holding the item's body (binary).
 const BODY: &str = "b";
+/// Attribute holding the item's expiry (Unix seconds), the table's TTL attribute.
+pub(crate) const TTL: &str = "ttl";
 
 /// DynamoDB's limit on the size of a partition key value, in bytes.
 const MAX_PK_BYTES: usize = 2048;
@@ -177,6 +179,9 @@ fn encode(item: &Item) -> HashMap<String, AttributeValue> {
         BODY.to_owned(),
         AttributeValue::B(Blob::new(item.body.clone())),
     );
+    if let Some(at) = item.expires {
+        attributes.insert(TTL.to_owned(), AttributeValue::N(at.to_string()));
+    }
     attributes
 }
 
@@ -199,7 +204,13 @@ fn decode(mut attributes: HashMap<String, AttributeValue>) -> Result<Item, Store
         Some(AttributeValue::B(b)) => b.into_inner(),
         _ => return Err(corrupt()),
     };
-    Ok(Item::new(Key::new(pk, sk), version, body))
+    let expires = match attributes.remove(TTL) {
+        Some(AttributeValue::N(n)) => Some(n.parse::<i64>().map_err(|_| corrupt())?),
+        _ => None,
+    };
+    let mut item = Item::new(Key::new(pk, sk), version, body);
+    item.expires = expires;
+    Ok(item)
 }
 
 /// The sort key of a `LastEvaluatedKey`.

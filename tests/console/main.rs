@@ -1,0 +1,8 @@
+//! The administration console in a real browser: headless Chromium, driven through Debian's
+//! chromedriver, against a `muster` service on a loopback port. Each run saves a screenshot
+//! of every page it visits under the build's temporary directory (`console-screenshots/`).
+
+mod harness;
+mod imports;
+mod members;
+mod refusals;
