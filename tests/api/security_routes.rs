@@ -94,7 +94,7 @@ pub const ROUTES: &[Route] = &[
     r("mod.rs", "/health", "GET", Public("a liveness probe for load balancers; answers a constant"), "/health", ""),
     r("mod.rs", "/oauth/token", "POST", Public("the token endpoint takes client credentials (RFC 6749 §2.3), not a bearer token"), "/oauth/token", "grant_type=client_credentials"),
     r("mod.rs", "/uploads/{token}", "PUT", Public("the 256-bit token in the path is the credential, as a presigned S3 URL's signature is"), "/uploads/{upload}", ""),
-    r("console/mod.rs", "/console", "GET", Public("a redirect to /console/"), "/console", ""),
+    r("console/mod.rs", "/console", "GET", Console, "/console", ""),
     r("console/mod.rs", "/console/", "GET", Console, "/console/", ""),
     r("console/mod.rs", "/console/sign-in", "GET", Public("shows a button; opening the link changes nothing"), "/console/sign-in?tenant=someone&code=x", ""),
     r("console/mod.rs", "/console/sign-in", "POST", Public("the one-time code in the form is the credential"), "/console/sign-in", "tenant=someone&code=x"),

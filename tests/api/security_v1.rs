@@ -160,10 +160,6 @@ async fn public_routes_answer_alike_with_or_without_a_token_and_name_no_tenant()
                 );
                 s.t.upload("matricule\nE1\n").await;
             }
-            "/console" => {
-                assert_eq!(a.status, StatusCode::PERMANENT_REDIRECT);
-                assert_eq!(a.header("location"), Some("/console/"));
-            }
             "/console/sign-in" if route.method == "GET" => {
                 assert_eq!(a.status, StatusCode::OK);
                 assert!(

@@ -163,3 +163,39 @@ async fn a_range_query_pages_up_to_its_exclusive_end() {
     assert_eq!(seen, ["R1", "R2", "R3"]);
     assert_eq!(table.count(&pk, &range).await.unwrap(), 3);
 }
+
+#[tokio::test]
+async fn an_items_expiry_is_written_to_the_ttl_attribute_and_read_back() {
+    let Some(table) = fresh_table("an_items_expiry_is_written_to_the_ttl_attribute").await else {
+        return;
+    };
+    let key = muster::store::Key::new(format!("TTL#{}", muster::ids::random_id()), "S");
+    let item = muster::store::Item::new(key.clone(), 1, b"{}".to_vec()).expiring_at(1_900_000_000);
+    table
+        .put(item, muster::store::Condition::NotExists)
+        .await
+        .unwrap();
+    let got = table.get(&key).await.unwrap().unwrap();
+    assert_eq!(got.expires, Some(1_900_000_000));
+    let raw = table
+        .client()
+        .get_item()
+        .table_name(table.table_name())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(key.pk.clone()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(key.sk.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ttl = raw.item().unwrap().get("ttl").unwrap();
+    assert_eq!(
+        ttl.as_n().unwrap(),
+        "1900000000",
+        "the attribute the table's TTL names"
+    );
+}

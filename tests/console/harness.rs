@@ -3,6 +3,7 @@
 //! chromedriver.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,12 +165,17 @@ pub fn chrono_now() -> i64 {
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Browser {
+    /// Stops chromedriver and every Chromium process it started (one process group), even
+    /// when the test failed before closing its session, and removes the profile.
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -187,6 +193,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -214,7 +221,13 @@ impl Browser {
                 .connect(&url)
                 .await
             {
-                Ok(client) => return Self { client, driver },
+                Ok(client) => {
+                    return Self {
+                        client,
+                        driver,
+                        profile,
+                    };
+                }
                 Err(e) => last = Some(e),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -112,3 +112,63 @@ pub fn link_json(base: &str, t: &TenantId, user_id: &str, link: &IssuedLink) -> 
         "expires_at": expires,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EmbeddedTable;
+
+    const T0: i64 = 1_800_000_000;
+
+    #[tokio::test]
+    async fn a_link_signs_in_once_and_only_before_it_expires() {
+        let links = ConsoleLinks::new(Arc::new(EmbeddedTable::in_memory()));
+        let t = TenantId::parse("acme").unwrap();
+        let link = links.issue(&t, "u1", T0).await.unwrap();
+        assert_eq!(link.expires_at, T0 + LINK_LIFETIME_SECS);
+        let other = TenantId::parse("beta").unwrap();
+        assert_eq!(links.redeem(&other, &link.code, T0).await.unwrap(), None);
+        assert_eq!(
+            links
+                .redeem(&t, &link.code, T0 + 10)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("u1")
+        );
+        assert_eq!(
+            links.redeem(&t, &link.code, T0 + 11).await.unwrap(),
+            None,
+            "used"
+        );
+        let late = links.issue(&t, "u1", T0).await.unwrap();
+        assert_eq!(
+            links
+                .redeem(&t, &late.code, T0 + LINK_LIFETIME_SECS)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            links.redeem(&t, &late.code, T0).await.unwrap(),
+            None,
+            "an expired code is consumed too"
+        );
+    }
+
+    #[tokio::test]
+    async fn of_many_concurrent_redemptions_of_one_link_exactly_one_signs_in() {
+        let links = ConsoleLinks::new(Arc::new(EmbeddedTable::in_memory()));
+        let t = TenantId::parse("acme").unwrap();
+        let link = links.issue(&t, "u1", T0).await.unwrap();
+        let tries = (0..16).map(|_| {
+            let (links, t, code) = (links.clone(), t.clone(), link.code.clone());
+            tokio::spawn(async move { links.redeem(&t, &code, T0).await.unwrap() })
+        });
+        let mut won = 0;
+        for attempt in tries {
+            won += usize::from(attempt.await.unwrap().is_some());
+        }
+        assert_eq!(won, 1);
+    }
+}

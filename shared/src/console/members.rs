@@ -2,9 +2,11 @@
 //! order, searched and filtered on the server, a page at a time.
 //!
 //! A page reads the community's member entries in slices, then the slice's users and
-//! memberships in two batched reads. Without a search or filter a page is one slice. With
-//! one, slices are read until the page is full or [`SCAN_BUDGET`] entries were looked at;
-//! the page then says where to go on, so no request ever walks a whole large community.
+//! memberships in two batched reads. Without a search or filter a page is one slice. A
+//! search of one word that is exactly a member's matricule or e-mail (userName) finds that
+//! member through the directory's unique indexes, at once. Otherwise slices are read until
+//! the page is full or [`SCAN_BUDGET`] entries were looked at; the page then says where to go
+//! on, so no request ever walks a whole large community.
 
 use std::sync::Arc;
 
@@ -174,6 +176,30 @@ fn matches(row: &MemberRow, words: &[String], q: &MemberQuery) -> bool {
     words.iter().all(|w| hay.contains(w.as_str()))
 }
 
+/// The member whose matricule or userName is exactly `word`, if `word` is one of a member
+/// of `community` (a lookup in the unique indexes, never a scan).
+async fn exact(
+    table: &Arc<dyn Table>,
+    t: &TenantId,
+    community: &str,
+    word: &str,
+) -> Result<Option<String>, StoreError> {
+    let keys = [keys::employee_number(t, word), keys::user_name(t, word)];
+    for item in table.get_many(&keys).await?.into_iter().flatten() {
+        let v: Value = serde_json::from_slice(&item.body)
+            .map_err(|e| StoreError::Backend(format!("corrupt index item: {e}")))?;
+        let Some(id) = v["id"].as_str() else { continue };
+        if table
+            .get(&keys::community_member(t, community, id))
+            .await?
+            .is_some()
+        {
+            return Ok(Some(id.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
 /// One page of community `community`'s members of tenant `t`.
 pub async fn page(
     table: &Arc<dyn Table>,
@@ -187,6 +213,28 @@ pub async fn page(
     let pk = keys::community_members_pk(t, community);
     let mut after = q.after.clone();
     let mut out = MemberPage::default();
+    let search = q.search.trim();
+    let one_word = !search.is_empty() && !search.contains(char::is_whitespace);
+    let hit = match (after.is_none() && one_word, search) {
+        (true, word) => exact(table, t, community, word).await?,
+        (false, _) => None,
+    };
+    if let Some(id) = hit {
+        let user = table.get(&keys::user(t, &id)).await?;
+        let member = table.get(&keys::membership(t, &id, community)).await?;
+        if let (Some(user), Some(member)) = (user, member) {
+            let doc: Value = serde_json::from_slice(&user.body)
+                .map_err(|e| StoreError::Backend(format!("corrupt user: {e}")))?;
+            let (m, _) = decode_membership(&member)?;
+            let r = row(&doc, &m);
+            if q.status.is_none_or(|s| s == r.status)
+                && q.origin.is_none_or(|o| r.origins.contains(&o))
+            {
+                out.rows.push(r);
+            }
+            return Ok(out);
+        }
+    }
     let mut scanned = 0usize;
     loop {
         let from = format!("{}{}", keys::MEMBER_PREFIX, after.as_deref().unwrap_or(""));

@@ -143,3 +143,93 @@ impl Sessions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EmbeddedTable;
+
+    const T0: i64 = 1_800_000_000;
+
+    fn sessions() -> Sessions {
+        Sessions::new(Arc::new(EmbeddedTable::in_memory()))
+    }
+
+    fn acme() -> TenantId {
+        TenantId::parse("acme").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_session_lives_while_used_and_ends_after_the_idle_timeout() {
+        let s = sessions();
+        let (cookie, started) = s.start(&acme(), "u1", T0).await.unwrap();
+        let mut at = T0;
+        for _ in 0..10 {
+            at += IDLE_TIMEOUT_SECS - 1;
+            let live = s.resume(&cookie, at).await.unwrap().expect("used in time");
+            assert_eq!((live.user.as_str(), &live.csrf), ("u1", &started.csrf));
+        }
+        assert!(
+            s.resume(&cookie, at + IDLE_TIMEOUT_SECS)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.resume(&cookie, at).await.unwrap().is_none(),
+            "an ended session is removed, not revived"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
+        let s = sessions();
+        let (cookie, _) = s.start(&acme(), "u1", T0).await.unwrap();
+        let mut at = T0;
+        while at + 600 < T0 + ABSOLUTE_LIFETIME_SECS {
+            at += 600;
+            assert!(s.resume(&cookie, at).await.unwrap().is_some());
+        }
+        assert!(
+            s.resume(&cookie, T0 + ABSOLUTE_LIFETIME_SECS)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn sign_out_malformed_cookies_and_other_tenants_find_no_session() {
+        let s = sessions();
+        let (cookie, _) = s.start(&acme(), "u1", T0).await.unwrap();
+        let secret = cookie.split_once('.').unwrap().1;
+        for bad in [
+            "",
+            "acme",
+            "acme.short",
+            "ACME!.x",
+            &format!("beta.{secret}"),
+        ] {
+            assert!(s.resume(bad, T0).await.unwrap().is_none(), "{bad}");
+        }
+        s.end(&cookie).await.unwrap();
+        assert!(s.resume(&cookie, T0).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn only_the_secrets_hash_is_stored() {
+        let table = Arc::new(EmbeddedTable::in_memory());
+        let s = Sessions::new(table.clone());
+        let (cookie, _) = s.start(&acme(), "u1", T0).await.unwrap();
+        let secret = cookie.split_once('.').unwrap().1;
+        let items = crate::store::query_all(
+            &*table,
+            crate::store::Query::prefix(keys::tenant_pk(&acme()), "CSESS#"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(items.len(), 1);
+        assert!(!items[0].key.sk.contains(secret));
+        assert!(!String::from_utf8_lossy(&items[0].body).contains(secret));
+    }
+}

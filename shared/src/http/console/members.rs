@@ -139,11 +139,6 @@ pub async fn community(
     let found = page(&s.table, t, &id, &q)
         .await
         .map_err(Refusal::internal)?;
-    let pending = Memberships::new(s.table.clone())
-        .with_status(t, &id, Status::Invited)
-        .await
-        .map_err(Refusal::internal)?
-        .len() as u64;
     let rows = found
         .rows
         .iter()
@@ -200,7 +195,6 @@ pub async fn community(
         q: q.search.clone(),
         status_options,
         source_options,
-        pending,
         rows,
         budget_spent: found.budget_spent,
         scan_budget: SCAN_BUDGET,

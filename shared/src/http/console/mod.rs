@@ -28,13 +28,10 @@ pub use views::Chrome;
 /// The session cookie's name.
 pub const COOKIE: &str = "muster_console";
 
-/// The console's routes, under `/console/` (and `/console`, which redirects there).
+/// The console's routes: the home page at `/console` (also `/console/`), the rest below it.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/console",
-            get(|| async { Redirect::permanent("/console/") }),
-        )
+        .route("/console", get(members::home))
         .route("/console/", get(members::home))
         .route("/console/sign-in", get(sign_in::page).post(sign_in::redeem))
         .route("/console/sign-out", post(sign_in::sign_out))
@@ -100,7 +97,7 @@ impl Refusal {
             heading: heading.to_owned(),
             text: text.to_owned(),
             hint: hint.map(str::to_owned),
-            back: Some(("/console/".into(), "Back to the console".into())),
+            back: Some(("/console".into(), "Back to the console".into())),
         };
         Self(Box::new((status, views::render(&page)).into_response()))
     }

@@ -74,7 +74,7 @@ pub async fn redeem(
         .await
         .map_err(Refusal::internal)?;
     tracing::info!(tenant = %tenant, user = %user, "console sign-in");
-    let mut response = Redirect::to("/console/").into_response();
+    let mut response = Redirect::to("/console").into_response();
     let value = set_cookie(Some(&cookie), origin.starts_with("https://"));
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -135,7 +135,6 @@ pub struct Community {
     pub q: String,
     pub status_options: Vec<(String, String, bool)>,
     pub source_options: Vec<(String, String, bool)>,
-    pub pending: u64,
     pub rows: Vec<MemberLine>,
     pub filtered: bool,
     pub budget_spent: bool,
