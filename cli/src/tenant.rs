@@ -101,6 +101,14 @@ pub enum TokenCommand {
     Issue {
         #[command(flatten)]
         on: TenantArgs,
+        /// A name telling tokens apart (which identity provider holds it).
+        #[arg(long, default_value = muster::auth::DEFAULT_TOKEN_NAME)]
+        name: String,
+    },
+    /// List a tenant's SCIM tokens (never their secrets), with when each was last used.
+    List {
+        #[command(flatten)]
+        on: TenantArgs,
     },
     /// Revoke a SCIM token by id.
     Revoke {
@@ -223,15 +231,24 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Issue {
             on: TenantArgs { tenant, data, json },
+            name,
         } => {
             let admin = admin(&data).await?;
             let t = tenant_id(&tenant)?;
             admin.tenant(&t).await?;
-            let token = admin.tokens.issue(&t).await?;
+            let token = admin.tokens.issue_named(&t, &name).await?;
             print(
                 &json!({"scim_token_id": token.id, "scim_token": token.token}),
                 json,
             );
+        }
+        TokenCommand::List {
+            on: TenantArgs { tenant, data, json },
+        } => {
+            let admin = admin(&data).await?;
+            let t = tenant_id(&tenant)?;
+            admin.tenant(&t).await?;
+            print(&json!(admin.tokens.list(&t).await?), json);
         }
         TokenCommand::Revoke {
             on: TenantArgs { tenant, data, json },

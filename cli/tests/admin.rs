@@ -265,3 +265,30 @@ fn rotating_keys_adds_a_current_key_and_keeps_the_previous_one() {
     );
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[test]
+fn tokens_are_issued_with_a_name_and_listed_without_their_secrets() {
+    let data = data_dir("tokens");
+    let t = muster(&data, &["tenant", "create", "--name", "Acme"]);
+    let tenant = t["tenant_id"].as_str().unwrap();
+    let issued = muster(
+        &data,
+        &["token", "issue", "--tenant", tenant, "--name", "Okta"],
+    );
+    let secret = issued["scim_token"].as_str().unwrap();
+    let listed = muster(&data, &["token", "list", "--tenant", tenant]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["SCIM token", "Okta"], "oldest first");
+    assert!(
+        !listed
+            .to_string()
+            .contains(secret.split('.').nth(1).unwrap())
+    );
+    assert_eq!(listed[1]["id"], issued["scim_token_id"]);
+    assert_eq!(listed[1]["last_used"], serde_json::Value::Null);
+}

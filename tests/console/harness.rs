@@ -49,6 +49,8 @@ pub struct Service {
     pub sales_lead: String,
     pub engineering: String,
     pub sales: String,
+    /// The tenant's SCIM token.
+    pub scim_token: String,
     _dir: TempDir,
 }
 
@@ -138,6 +140,7 @@ impl Service {
             sales_lead: "lead@acme.test".into(),
             engineering,
             sales,
+            scim_token: created.scim_token.clone(),
             _dir: dir,
         }
     }
@@ -308,4 +311,29 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+/// One HTTP request from the test itself (not the browser): status and body text.
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<axum::body::Bytes>>();
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
+    }
+    let req = req
+        .body(http_body_util::Full::new(axum::body::Bytes::from(
+            body.to_owned(),
+        )))
+        .unwrap();
+    let response = client.request(req).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
 }

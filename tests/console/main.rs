@@ -2,7 +2,9 @@
 //! chromedriver, against a `muster` service on a loopback port. Each run saves a screenshot
 //! of every page it visits under the build's temporary directory (`console-screenshots/`).
 
+mod groups;
 mod harness;
 mod imports;
+mod integrations;
 mod members;
 mod refusals;

@@ -152,6 +152,11 @@ impl Admin {
         }
     }
 
+    /// Whether a group of this displayName (ignoring case) has been pushed.
+    pub async fn group_named(&self, t: &TenantId, name: &str) -> Result<bool, AdminError> {
+        Ok(self.groups.by_display_name(t, name).await?.is_some())
+    }
+
     /// The groups a selector names today (none when a name-mapped group was not pushed yet).
     async fn groups_of(
         &self,
@@ -214,7 +219,8 @@ impl Admin {
         Ok(self.reconciler.settle(t, &target).await?.changed)
     }
 
-    async fn user_id(&self, t: &TenantId, id_or_name: &str) -> Result<String, AdminError> {
+    /// The id of the user `id_or_name` names (an id, else a userName), or `NotFound`.
+    pub async fn user_id(&self, t: &TenantId, id_or_name: &str) -> Result<String, AdminError> {
         if let Some(user) = self.users.records().get(t, id_or_name).await? {
             return Ok(user.id);
         }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::ip_range::IpRange;
 use super::scope::Scope;
 use super::secret::{constant_time_eq, sha256_hex};
+use super::usage::Usage;
 use crate::ids::{TenantId, now_rfc3339, random_bytes, to_hex};
 use crate::store::{Condition, Item, Query, StoreError, Table, Write, keys, query_all};
 
@@ -43,6 +44,10 @@ pub struct ClientRecord {
     pub acting_users: Vec<String>,
     /// When the client was created (RFC 3339).
     pub created: String,
+    /// When it last obtained an access token (Unix seconds, to within a minute): filled in
+    /// by [`ApiClients::list`], never stored in the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<i64>,
 }
 
 /// The acting users a client is bound to: trimmed, without blanks or repeats.
@@ -125,12 +130,22 @@ pub enum ClientError {
 #[derive(Clone)]
 pub struct ApiClients {
     table: Arc<dyn Table>,
+    usage: Usage,
 }
 
 impl ApiClients {
     /// A repository over `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { table }
+        Self {
+            usage: Usage::new(table.clone()),
+            table,
+        }
+    }
+
+    /// Records that `client` just obtained an access token (see [`Usage`]).
+    pub async fn used(&self, client: &ClientRecord) {
+        let key = keys::client_usage(&client.tenant, &client.client_id);
+        self.usage.touch(key).await;
     }
 
     /// Creates a client of `tenant` with a fresh id and secret. The caller checks that the
@@ -168,6 +183,7 @@ impl ApiClients {
             allowed_ips,
             acting_users: acting_users(new.acting_users)?,
             created: now_rfc3339(),
+            last_used: None,
         };
         // The prefix keeps a secret from starting with `-`, which command lines would take for a flag.
         let client_secret = format!("mcs_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
@@ -216,7 +232,12 @@ impl ApiClients {
             ])
             .await;
         match result {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.usage
+                    .forget(&keys::client_usage(tenant, client_id))
+                    .await?;
+                Ok(true)
+            }
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(e) => Err(e),
         }
@@ -226,10 +247,18 @@ impl ApiClients {
     pub async fn list(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, StoreError> {
         let query = Query::prefix(keys::tenant_pk(tenant), keys::CLIENT_PREFIX);
         let items = query_all(&*self.table, query).await?;
-        items
+        let mut clients: Vec<ClientRecord> = items
             .iter()
             .map(|i| serde_json::from_slice(&i.body).map_err(corrupt))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        let usage: Vec<_> = clients
+            .iter()
+            .map(|c| keys::client_usage(tenant, &c.client_id))
+            .collect();
+        for (client, used) in clients.iter_mut().zip(self.usage.read(&usage).await?) {
+            client.last_used = used;
+        }
+        Ok(clients)
     }
 
     /// Reads a live client by id; `Ok(None)` when it does not exist or was revoked.
@@ -302,6 +331,7 @@ mod tests {
             allowed_ips: vec![],
             acting_users: vec![],
             created: now_rfc3339(),
+            last_used: None,
         };
         assert!(client.allows_ip(None));
         client.allowed_ips = vec![range("192.0.2.0/24")];

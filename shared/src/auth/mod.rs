@@ -12,6 +12,7 @@ mod secret;
 mod secrets_manager;
 mod tenants;
 mod tokens;
+mod usage;
 
 pub use clients::{ApiClients, ClientError, ClientRecord, IssuedClient, NewClient};
 pub use ip_range::{InvalidIpRange, IpRange};
@@ -25,4 +26,5 @@ pub use secrets_manager::SecretsManagerKeys;
 pub use tenants::{
     DEFAULT_RETENTION_DAYS, NewTenant, RequestLimits, Tenant, TenantError, Tenants, address_allowed,
 };
-pub use tokens::{IssuedToken, ScimTokens};
+pub use tokens::{DEFAULT_TOKEN_NAME, IssuedToken, ScimTokens, TokenInfo};
+pub use usage::{USAGE_RESOLUTION, Usage};

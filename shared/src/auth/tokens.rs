@@ -11,8 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::secret::{constant_time_eq, sha256_hex};
+use super::usage::Usage;
 use crate::ids::{TenantId, now_rfc3339, random_bytes, to_hex};
-use crate::store::{Condition, Item, StoreError, Table, keys};
+use crate::store::{Condition, Item, Query, StoreError, Table, keys, query_all};
 
 const PREFIX: &str = "mst_";
 
@@ -21,6 +22,24 @@ struct TokenRecord {
     id: String,
     secret_sha256: String,
     created: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// The name of a token issued without one.
+pub const DEFAULT_TOKEN_NAME: &str = "SCIM token";
+
+/// A token as listed: never its secret or the secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// The token's id.
+    pub id: String,
+    /// A name to tell tokens apart (which IdP holds it).
+    pub name: String,
+    /// When it was issued (RFC 3339).
+    pub created: String,
+    /// When a request last carried it (Unix seconds, to within a minute), if ever.
+    pub last_used: Option<i64>,
 }
 
 /// A newly issued token: the only time its plaintext exists.
@@ -36,22 +55,47 @@ pub struct IssuedToken {
 #[derive(Clone)]
 pub struct ScimTokens {
     table: Arc<dyn Table>,
+    usage: Usage,
 }
 
 impl ScimTokens {
     /// A repository over `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { table }
+        Self {
+            usage: Usage::new(table.clone()),
+            table,
+        }
     }
 
-    /// Issues a new token for `tenant`.
+    /// Issues a new token for `tenant`, named [`DEFAULT_TOKEN_NAME`].
     pub async fn issue(&self, tenant: &TenantId) -> Result<IssuedToken, StoreError> {
+        self.issue_named(tenant, DEFAULT_TOKEN_NAME).await
+    }
+
+    /// Issues a new token for `tenant` named `name` (trimmed, at most 100 characters; blank
+    /// means [`DEFAULT_TOKEN_NAME`]).
+    pub async fn issue_named(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<IssuedToken, StoreError> {
         let id = to_hex(&random_bytes::<8>());
         let secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+        let name: String = name
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
         let record = TokenRecord {
             id: id.clone(),
             secret_sha256: sha256_hex(secret.as_bytes()),
             created: now_rfc3339(),
+            name: if name.is_empty() {
+                DEFAULT_TOKEN_NAME.into()
+            } else {
+                name
+            },
         };
         let body = serde_json::to_vec(&record).expect("a token record serialises");
         let item = Item::new(keys::scim_token(tenant, &id), 1, body);
@@ -80,10 +124,40 @@ impl ScimTokens {
         let record: TokenRecord = serde_json::from_slice(&item.body)
             .map_err(|e| StoreError::Backend(format!("corrupt token record: {e}")))?;
         let presented_hash = sha256_hex(secret.as_bytes());
-        Ok(constant_time_eq(
-            presented_hash.as_bytes(),
-            record.secret_sha256.as_bytes(),
-        ))
+        let valid = constant_time_eq(presented_hash.as_bytes(), record.secret_sha256.as_bytes());
+        if valid {
+            self.usage.touch(keys::scim_token_usage(tenant, id)).await;
+        }
+        Ok(valid)
+    }
+
+    /// The live tokens of `tenant`, oldest first, with their last use.
+    pub async fn list(&self, tenant: &TenantId) -> Result<Vec<TokenInfo>, StoreError> {
+        let query = Query::prefix(keys::tenant_pk(tenant), "TOKEN#");
+        let mut tokens = Vec::new();
+        for item in query_all(&*self.table, query).await? {
+            let r: TokenRecord = serde_json::from_slice(&item.body)
+                .map_err(|e| StoreError::Backend(format!("corrupt token record: {e}")))?;
+            tokens.push(TokenInfo {
+                id: r.id,
+                name: if r.name.is_empty() {
+                    DEFAULT_TOKEN_NAME.into()
+                } else {
+                    r.name
+                },
+                created: r.created,
+                last_used: None,
+            });
+        }
+        let usage: Vec<_> = tokens
+            .iter()
+            .map(|t| keys::scim_token_usage(tenant, &t.id))
+            .collect();
+        for (token, used) in tokens.iter_mut().zip(self.usage.read(&usage).await?) {
+            token.last_used = used;
+        }
+        tokens.sort_by(|a, b| a.created.cmp(&b.created));
+        Ok(tokens)
     }
 
     /// Revokes a token by id; true if it existed. Requests bearing it fail from now on.
@@ -93,7 +167,12 @@ impl ScimTokens {
             .delete(&keys::scim_token(tenant, token_id), Condition::Exists)
             .await
         {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.usage
+                    .forget(&keys::scim_token_usage(tenant, token_id))
+                    .await?;
+                Ok(true)
+            }
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(e) => Err(e),
         }

@@ -94,7 +94,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/tenants", post(create_tenant).get(list_tenants))
         .route("/tenants/{t}", get(show_tenant))
-        .route("/tenants/{t}/tokens", post(issue_token))
+        .route("/tenants/{t}/tokens", post(issue_token).get(list_tokens))
         .route("/tenants/{t}/tokens/{id}", delete(revoke_token))
         .route(
             "/tenants/{t}/clients",
@@ -152,14 +152,45 @@ async fn show_tenant(State(s): State<AppState>, Path(t): Path<String>) -> Answer
     )
 }
 
-async fn issue_token(State(s): State<AppState>, Path(t): Path<String>) -> Answer {
+#[derive(Deserialize, Default)]
+struct TokenBody {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /admin/tenants/{t}/tokens` (optional body `{"name": "…"}`): a new SCIM token, shown
+/// once.
+async fn issue_token(
+    State(s): State<AppState>,
+    Path(t): Path<String>,
+    body: axum::body::Bytes,
+) -> Answer {
     let t = tenant(&t)?;
     s.admin.tenant(&t).await?;
-    let token = s.admin.tokens.issue(&t).await.map_err(AdminError::from)?;
+    let b: TokenBody = if body.is_empty() {
+        TokenBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AdminFailure(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))?
+    };
+    let token = s
+        .admin
+        .tokens
+        .issue_named(&t, &b.name)
+        .await
+        .map_err(AdminError::from)?;
     ok(
         StatusCode::CREATED,
         json!({"scim_token_id": token.id, "scim_token": token.token}),
     )
+}
+
+/// `GET /admin/tenants/{t}/tokens`: the live SCIM tokens (id, name, created, last_used).
+async fn list_tokens(State(s): State<AppState>, Path(t): Path<String>) -> Answer {
+    let t = tenant(&t)?;
+    s.admin.tenant(&t).await?;
+    let tokens = s.admin.tokens.list(&t).await.map_err(AdminError::from)?;
+    ok(StatusCode::OK, json!({ "tokens": tokens }))
 }
 
 async fn revoke_token(State(s): State<AppState>, Path((t, id)): Path<(String, String)>) -> Answer {
@@ -290,7 +321,7 @@ impl MappingBody {
 }
 
 /// Re-derives the groups' members after the response, page by page.
-fn rederive_in_background(s: &AppState, t: TenantId, groups: Vec<String>) {
+pub(super) fn rederive_in_background(s: &AppState, t: TenantId, groups: Vec<String>) {
     let admin = s.admin.clone();
     tokio::spawn(async move {
         for g in groups {

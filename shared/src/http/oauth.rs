@@ -151,6 +151,7 @@ async fn issue(
         .signing()
         .await
         .issue_access_token(&client, &scopes);
+    state.clients.used(&client).await;
     tracing::info!(
         client_id = %client.client_id,
         tenant = %client.tenant,

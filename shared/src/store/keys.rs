@@ -370,3 +370,13 @@ pub fn console_link(t: &TenantId, code_sha256: &str) -> Key {
 pub fn console_session(t: &TenantId, secret_sha256: &str) -> Key {
     Key::new(tenant_pk(t), format!("CSESS#{secret_sha256}"))
 }
+
+/// When a SCIM token was last used (written at most once a minute per process).
+pub fn scim_token_usage(t: &TenantId, token_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("LASTUSE#TOKEN#{token_id}"))
+}
+
+/// When an API client last obtained an access token.
+pub fn client_usage(t: &TenantId, client_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("LASTUSE#CLIENT#{client_id}"))
+}

@@ -5,7 +5,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 /// Every asset: name, media type, bytes.
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 4] = [
+    (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../assets/console/copy.js"),
+    ),
     (
         "console.css",
         "text/css; charset=utf-8",
@@ -46,6 +51,8 @@ mod tests {
         let templates = [
             include_str!("../../../templates/console/base.html"),
             include_str!("../../../templates/console/imports.html"),
+            include_str!("../../../templates/console/integrations.html"),
+            include_str!("../../../templates/console/secret.html"),
         ];
         for t in templates {
             for part in t.split("/console/assets/").skip(1) {

@@ -7,7 +7,10 @@
 //! `Referer`) of this service.
 
 mod assets;
+mod connections;
+mod groups;
 mod imports;
+mod integrations;
 mod members;
 mod sign_in;
 mod views;
@@ -44,6 +47,28 @@ pub fn routes() -> Router<AppState> {
         .route("/console/communities/{id}/imports", get(imports::page))
         .route("/console/communities/{id}/imports/{job}", get(imports::job))
         .route("/console/templates", get(imports::templates))
+        .route("/console/integrations", get(integrations::page))
+        .route(
+            "/console/integrations/tokens",
+            post(integrations::new_token),
+        )
+        .route(
+            "/console/integrations/tokens/{id}/revoke",
+            post(integrations::revoke_token),
+        )
+        .route(
+            "/console/integrations/groups",
+            get(groups::page).post(groups::set),
+        )
+        .route("/console/integrations/groups/remove", post(groups::remove))
+        .route(
+            "/console/connections",
+            get(connections::page).post(connections::create),
+        )
+        .route(
+            "/console/connections/{id}/revoke",
+            post(connections::revoke),
+        )
         .route("/console/assets/{file}", get(assets::serve))
         .route(
             "/console/{*rest}",

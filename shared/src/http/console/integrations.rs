@@ -1,0 +1,197 @@
+//! The integrations page (tenant administrators only): the SCIM endpoint, its secret tokens
+//! (made, listed with their last use, revoked), the provisioning status and the setup steps
+//! for Microsoft Entra ID and Okta with this tenant's values.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::views::Chrome;
+use super::{Refusal, Signed, check_form, html};
+use crate::http::AppState;
+use crate::http::origin::RequestOrigin;
+use crate::store::{SkRange, keys};
+
+/// A token as the table shows it.
+pub struct TokenLine {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/integrations.html")]
+struct Integrations {
+    chrome: Option<Chrome>,
+    csrf: String,
+    notice: Option<String>,
+    scim_url: String,
+    tokens: Vec<TokenLine>,
+    users: u64,
+    groups: u64,
+    last_request: String,
+}
+
+/// A page showing a secret once.
+#[derive(Template)]
+#[template(path = "console/secret.html")]
+pub struct Secret {
+    pub chrome: Option<Chrome>,
+    pub heading: String,
+    pub fields: Vec<(String, String, String)>,
+    pub back_href: String,
+    pub back_label: String,
+}
+
+/// Unix seconds as the console shows them (UTC, to the minute), or `never`.
+pub fn moment(at: Option<i64>) -> String {
+    at.and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or_else(
+            || "never".to_owned(),
+            |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+}
+
+/// An RFC 3339 time as the console shows it.
+pub fn moment_text(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|d| d.timestamp())
+        .map_or_else(|_| rfc3339.to_owned(), |s| moment(Some(s)))
+}
+
+impl Signed {
+    /// Refuses (403) unless the administrator administers the whole tenant.
+    pub fn tenant_admin(&self) -> Result<(), Refusal> {
+        if self.scope.is_tenant() {
+            Ok(())
+        } else {
+            Err(Refusal::page(
+                StatusCode::FORBIDDEN,
+                "For tenant administrators",
+                "Integrations and API connections are managed by the tenant's administrators.",
+                None,
+            ))
+        }
+    }
+}
+
+/// `GET /console/integrations`.
+pub async fn page(
+    State(s): State<AppState>,
+    who: Signed,
+    RequestOrigin(origin): RequestOrigin,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Refusal> {
+    who.tenant_admin()?;
+    let t = &who.session.tenant;
+    let tokens = s.tokens.list(t).await.map_err(Refusal::internal)?;
+    let last_request = moment(tokens.iter().filter_map(|t| t.last_used).max());
+    let pk = keys::tenant_pk(t);
+    let count = |prefix: &str| SkRange::Prefix(prefix.into());
+    let users = s.table.count(&pk, &count(keys::USER_PREFIX)).await;
+    let groups = s.table.count(&pk, &count(keys::GROUP_PREFIX)).await;
+    let notice = q
+        .get("revoked")
+        .map(|name| format!("Token {name} revoked: requests bearing it are refused from now on."));
+    Ok(html(&Integrations {
+        csrf: who.session.csrf.clone(),
+        chrome: Some(who.chrome),
+        notice,
+        scim_url: format!("{origin}/tenants/{t}/scim/v2"),
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenLine {
+                last_used: moment(t.last_used),
+                created: moment_text(&t.created),
+                id: t.id,
+                name: t.name,
+            })
+            .collect(),
+        users: users.map_err(Refusal::internal)?,
+        groups: groups.map_err(Refusal::internal)?,
+        last_request,
+    }))
+}
+
+/// `POST /console/integrations/tokens` (`name`): makes a token and shows it once.
+pub async fn new_token(
+    State(s): State<AppState>,
+    who: Signed,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    check_form(
+        &headers,
+        &origin,
+        Some(&who.session),
+        fields.get("csrf").map(String::as_str),
+    )?;
+    who.tenant_admin()?;
+    let t = &who.session.tenant;
+    let name = fields.get("name").map(String::as_str).unwrap_or_default();
+    let token = s
+        .tokens
+        .issue_named(t, name)
+        .await
+        .map_err(Refusal::internal)?;
+    tracing::info!(tenant = %t, user = %who.session.user, token = %token.id, "SCIM token made in the console");
+    Ok(html(&Secret {
+        chrome: Some(who.chrome),
+        heading: "New SCIM token".into(),
+        fields: vec![
+            (
+                "scim-url".into(),
+                "Tenant URL".into(),
+                format!("{origin}/tenants/{t}/scim/v2"),
+            ),
+            ("secret".into(), "Secret token".into(), token.token),
+        ],
+        back_href: "/console/integrations".into(),
+        back_label: "Integrations".into(),
+    }))
+}
+
+/// `POST /console/integrations/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    check_form(
+        &headers,
+        &origin,
+        Some(&who.session),
+        fields.get("csrf").map(String::as_str),
+    )?;
+    who.tenant_admin()?;
+    let t = &who.session.tenant;
+    let name = s
+        .tokens
+        .list(t)
+        .await
+        .map_err(Refusal::internal)?
+        .into_iter()
+        .find(|token| token.id == id)
+        .map(|token| token.name);
+    let Some(name) = name else {
+        return Err(Refusal::not_found());
+    };
+    s.tokens.revoke(t, &id).await.map_err(Refusal::internal)?;
+    tracing::info!(tenant = %t, user = %who.session.user, token = %id, "SCIM token revoked in the console");
+    let back = format!(
+        "/console/integrations?revoked={}",
+        crate::text::percent_encode(&name)
+    );
+    Ok(Redirect::to(&back).into_response())
+}
