@@ -76,6 +76,10 @@ pub enum TenantCommand {
         /// Puts the tenant's request limits back to the defaults.
         #[arg(long, conflicts_with_all = ["rate_limit", "burst", "max_concurrent"])]
         default_limits: bool,
+        /// The synchronization switch: `on` lets the identity provider's groups grant
+        /// community access through their mappings (derived at once), `off` takes it away.
+        #[arg(long, value_parser = ["on", "off"])]
+        sync: Option<String>,
     },
 }
 
@@ -197,13 +201,17 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             burst,
             max_concurrent,
             default_limits,
+            sync,
         } => {
             let t = tenant_id(&tenant)?;
             if [rate_limit, burst, max_concurrent].contains(&Some(0)) {
                 anyhow::bail!("request limits are whole numbers above 0");
             }
-            let updated = admin(&data)
-                .await?
+            let admin = admin(&data).await?;
+            if let Some(sync) = sync {
+                admin.set_sync(&t, sync == "on").await?;
+            }
+            let updated = admin
                 .tenants
                 .update(&t, |tenant| {
                     if let Some(Retention(days)) = deleted_user_retention_days {

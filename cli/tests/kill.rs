@@ -132,6 +132,27 @@ fn a_kill_during_a_large_add_or_replace_heals_after_restart_without_any_request(
         &data,
         &["community", "create", "--tenant", tenant, "--name", "Eng"],
     );
+    // A new integration starts with its synchronization off: turn it on, as its
+    // administrator would, so that the mapped group grants access. The test sends its 3,000
+    // users as fast as it can: far past a tenant's default share (200 requests/s).
+    let on = muster(
+        &data,
+        &[
+            "tenant",
+            "set",
+            "--tenant",
+            tenant,
+            "--sync",
+            "on",
+            "--rate-limit",
+            "100000",
+            "--burst",
+            "100000",
+            "--max-concurrent",
+            "1000",
+        ],
+    );
+    assert_eq!(on["sync"], true);
     let mut server = serve(&data);
     let base = format!("/tenants/{tenant}/scim/v2");
     let mut ids = Vec::with_capacity(MEMBERS);

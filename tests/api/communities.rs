@@ -271,6 +271,7 @@ async fn a_user_outside_the_tenants_email_domains_is_refused_with_403() {
         .create(NewTenant {
             name: "Domains".into(),
             domains: vec!["acme.example".into()],
+            sync: true,
         })
         .await
         .unwrap();

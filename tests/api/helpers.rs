@@ -67,6 +67,7 @@ async fn tenant(table: &Arc<dyn Table>, name: &str) -> Tenant {
         .create(NewTenant {
             name: name.into(),
             domains: vec![],
+            sync: true,
         })
         .await
         .unwrap();

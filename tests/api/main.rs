@@ -44,6 +44,7 @@ mod security_sweep;
 mod security_v1;
 mod store_contract;
 mod store_dynamo;
+mod sync_switch;
 mod throttle;
 mod users;
 mod v1_auth;

@@ -32,6 +32,8 @@ enum Cmd {
     Replace(usize, Vec<usize>),
     MapById(usize, usize, Option<Role>),
     MapByName(usize, usize, Option<Role>),
+    /// The tenant's synchronization switch.
+    Sync(bool),
 }
 
 fn role() -> impl Strategy<Value = Option<Role>> {
@@ -58,6 +60,7 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         1 => (g.clone(), some_users).prop_map(|(g, us)| Cmd::Replace(g, us)),
         2 => (g, c.clone(), role()).prop_map(|(g, c, r)| Cmd::MapById(g, c, r)),
         2 => (n, c, role()).prop_map(|(n, c, r)| Cmd::MapByName(n, c, r)),
+        1 => any::<bool>().prop_map(Cmd::Sync),
     ]
 }
 
@@ -75,6 +78,8 @@ struct Model {
     by_id: BTreeMap<(usize, usize), Role>,
     by_name: BTreeMap<(usize, usize), Role>,
     communities: Vec<String>,
+    /// The synchronization switch is off: groups grant nothing.
+    sync_off: bool,
 }
 
 impl Model {
@@ -89,6 +94,9 @@ impl Model {
 
     /// The (community id, role, status) a user should show.
     fn access(&self, u: usize) -> Vec<(String, String, String)> {
+        if self.sync_off {
+            return Vec::new();
+        }
         let mut roles: BTreeMap<usize, Role> = BTreeMap::new();
         for (slot, group) in self.groups.iter().enumerate() {
             let Some((_, name, members)) = group else {
@@ -271,6 +279,11 @@ async fn apply(h: &ImportApp, m: &mut Model, cmd: &Cmd) {
         Cmd::MapByName(n, c, r) => {
             map(h, m, GroupSelector::DisplayName(NAMES[*n].into()), *c, *r).await;
             set(&mut m.by_name, (*n, *c), *r);
+        }
+        Cmd::Sync(on) => {
+            let admin = muster::admin::Admin::new(h.app.table.clone());
+            admin.set_sync(&h.tenant, *on).await.unwrap();
+            m.sync_off = !*on;
         }
     }
 }

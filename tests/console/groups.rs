@@ -99,14 +99,36 @@ async fn a_group_mapped_in_the_console_gives_its_members_the_role_until_the_mapp
         .click("#groups tbody tr button[type=submit]:not(.link)")
         .await;
     browser.wait_for_text("Mapping saved").await;
-    assert_eq!(
-        settled_role(&service, &user, Some(Role::Contributor)).await,
-        Some(Role::Contributor)
-    );
     let row = browser.text("#groups tbody tr").await;
     assert!(row.contains("Sales (contributor)"), "{row}");
     browser.screenshot("group-mapping").await;
 
+    // A new integration's synchronization is off: the mapping grants nothing yet, and the
+    // integrations page says what turning it on would grant.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(settled_role(&service, &user, None).await, None);
+    browser
+        .open(&format!("{}/console/integrations", service.base))
+        .await;
+    assert!(browser.text("#sync-state").await.starts_with("Off"));
+    let preview = browser.text("#sync-preview tbody").await;
+    assert!(
+        preview.contains("Sales") && preview.contains('1'),
+        "{preview}"
+    );
+    browser.screenshot("sync-off").await;
+    browser.click("#sync-on").await;
+    browser.wait_for_text("Synchronization is on").await;
+    assert_eq!(
+        settled_role(&service, &user, Some(Role::Contributor)).await,
+        Some(Role::Contributor),
+        "turning it on derives the access"
+    );
+    assert!(browser.text("#sync-state").await.starts_with("On"));
+
+    browser
+        .open(&format!("{}/console/integrations/groups", service.base))
+        .await;
     browser.click("#groups tbody tr button.link").await;
     browser.wait_for_text("Mapping removed").await;
     assert_eq!(

@@ -2,6 +2,7 @@
 //! `/admin` HTTP routes, written once so both behave the same.
 
 mod scope;
+mod sync;
 mod tenant_setup;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Condition, Item, StoreError, Table, keys};
 
 pub use scope::AdminScope;
+pub use sync::Grant;
 pub use tenant_setup::TenantCreated;
 
 /// Why an administrative operation failed.

@@ -47,6 +47,8 @@ impl Admin {
             .create(NewTenant {
                 name: name.to_owned(),
                 domains,
+                // A new integration grants no access until an administrator turns it on.
+                sync: false,
             })
             .await?;
         let t = &tenant.id;

@@ -25,6 +25,22 @@ pub struct Tenant {
     /// How much of the service the tenant may use at once (absent: [`RequestLimits::DEFAULT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<RequestLimits>,
+    /// The synchronization switch: whether the identity provider's groups grant community
+    /// access through their mappings. Absent on tenants made before the switch: on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<bool>,
+    /// Set (to a fresh nonce) when the switch changes, until every mapped group has an intent
+    /// to be derived again: the tenant-wide durable intent of a switch (see
+    /// `Reconciler::drain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_pending: Option<u64>,
+}
+
+impl Tenant {
+    /// Whether groups grant access through their mappings now.
+    pub fn syncs(&self) -> bool {
+        self.sync.unwrap_or(true)
+    }
 }
 
 /// A tenant's share of the service: requests per second (a token bucket of `burst`) and
@@ -84,6 +100,8 @@ pub struct NewTenant {
     pub name: String,
     /// Allowed e-mail domains.
     pub domains: Vec<String>,
+    /// Whether the synchronization switch starts on (a new integration starts off).
+    pub sync: bool,
 }
 
 /// Why a tenant operation failed.
@@ -136,6 +154,8 @@ impl Tenants {
             created: now_rfc3339(),
             deleted_user_retention_days: None,
             limits: None,
+            sync: Some(new.sync),
+            sync_pending: None,
         };
         let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
         let record = crate::store::Item::new(keys::tenant(&tenant.id), 1, body.clone());
@@ -198,6 +218,32 @@ impl Tenants {
         Err(TenantError::Invalid(format!(
             "tenant {id} keeps changing; try again"
         )))
+    }
+
+    /// Turns the synchronization switch on or off. Changing it records the tenant-wide
+    /// intent (`sync_pending`) in the same write, so the reconciler derives every mapped
+    /// group again even if this process stops now. `Ok(None)` when the tenant does not exist.
+    pub async fn set_sync(&self, id: &TenantId, on: bool) -> Result<Option<Tenant>, TenantError> {
+        let nonce = u64::from_le_bytes(crate::ids::random_bytes::<8>()) >> 11 | 1;
+        self.update(id, |t| {
+            if t.syncs() != on || t.sync.is_none() {
+                t.sync = Some(on);
+                t.sync_pending = Some(nonce);
+            }
+        })
+        .await
+    }
+
+    /// Clears the tenant-wide intent if it is still `nonce` (a switch changed again meanwhile
+    /// keeps its own).
+    pub async fn clear_sync_pending(&self, id: &TenantId, nonce: u64) -> Result<(), TenantError> {
+        self.update(id, |t| {
+            if t.sync_pending == Some(nonce) {
+                t.sync_pending = None;
+            }
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Every tenant, ordered by id.

@@ -143,6 +143,24 @@ impl Mappings {
     }
 }
 
+impl Mappings {
+    /// The mappings that grant access now: every mapping while the tenant's synchronization
+    /// switch is on, none while it is off (or when the tenant is gone). Every derivation and
+    /// `muster check` read mappings through here, so the switch is part of the invariant.
+    pub async fn in_force(&self, t: &TenantId) -> Result<Vec<Mapping>, StoreError> {
+        let Some(item) = self.table.get(&keys::tenant(t)).await? else {
+            return Ok(Vec::new());
+        };
+        let tenant: crate::auth::Tenant = serde_json::from_slice(&item.body)
+            .map_err(|e| StoreError::Backend(format!("corrupt tenant: {e}")))?;
+        if tenant.syncs() {
+            self.list(t).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
+}
+
 /// The (community, role) pairs `mappings` give the group `group_id` named `display_name`
 /// (mappings by id, and by name ignoring case); when several name one community the highest
 /// role wins.

@@ -194,7 +194,7 @@ impl UserDerivation {
             let targets: Vec<Target> = batch.iter().map(|u| Target::User(u.clone())).collect();
             let keys: Vec<_> = targets.iter().map(|x| x.key(t)).collect();
             let nonces = self.table.get_many(&keys).await?;
-            let mappings = self.mappings.list(t).await?;
+            let mappings = self.mappings.in_force(t).await?;
             let work = targets.iter().zip(nonces).filter_map(|(target, item)| {
                 let nonce = item?.version;
                 Some(self.settle(t, target, nonce, &mappings))
@@ -222,7 +222,7 @@ impl UserDerivation {
                     return Ok(false);
                 };
                 nonce = item.version;
-                fresh = Some(self.mappings.list(t).await?);
+                fresh = Some(self.mappings.in_force(t).await?);
             }
             let mappings = fresh.as_deref().unwrap_or(mappings);
             match self.attempt(t, target, nonce, mappings).await {

@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::derive::{UserDerivation, display_name};
+use super::groups::GroupDirectory;
 use super::intent::{Intents, Target};
 use super::members::Members;
-use crate::community::{Mappings, Role, given_by};
+use crate::auth::{TenantError, Tenants};
+use crate::community::{GroupSelector, Mappings, Role, given_by};
 use crate::ids::TenantId;
 use crate::store::{Condition, Item, StoreError, Table, Write, keys};
 
@@ -79,12 +81,48 @@ impl Reconciler {
         }
     }
 
-    /// Drains every pending intent of a tenant.
+    /// Drains every pending intent of a tenant, a changed synchronization switch first.
     pub async fn drain(&self, t: &TenantId) -> Result<Drained, StoreError> {
+        self.expand_switch(t).await?;
         let pending = self.intents.pending(t).await?;
         let mut targets: Vec<Target> = pending.into_iter().map(|p| p.target).collect();
         targets.sort_by_key(|x| matches!(x, Target::User(_)));
         self.settle(t, &targets).await
+    }
+
+    /// The tenant-wide intent of a changed synchronization switch: an intent for every group
+    /// a mapping names (by id, or by name once pushed), then the tenant-wide one is cleared.
+    /// Stopped midway, it starts over at the next pass; marking twice is harmless.
+    async fn expand_switch(&self, t: &TenantId) -> Result<(), StoreError> {
+        let tenants = Tenants::new(self.table.clone());
+        let tenant = match tenants.get(t).await {
+            Ok(Some(tenant)) => tenant,
+            Ok(None) => return Ok(()),
+            Err(TenantError::Store(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Backend(e.to_string())),
+        };
+        let Some(nonce) = tenant.sync_pending else {
+            return Ok(());
+        };
+        let groups = GroupDirectory::new(self.table.clone());
+        let mut targets = Vec::new();
+        for mapping in self.mappings.list(t).await? {
+            let group = match mapping.group {
+                GroupSelector::Id(id) => Some(id),
+                GroupSelector::DisplayName(name) => groups.by_display_name(t, &name).await?,
+            };
+            if let Some(g) = group.map(Target::Group)
+                && !targets.contains(&g)
+            {
+                targets.push(g);
+            }
+        }
+        self.intents.mark_all(t, &targets).await?;
+        match tenants.clear_sync_pending(t, nonce).await {
+            Ok(()) => Ok(()),
+            Err(TenantError::Store(e)) => Err(e),
+            Err(e) => Err(StoreError::Backend(e.to_string())),
+        }
     }
 
     /// Ends a group's intent: a deleted group loses every member; a live one whose mappings
@@ -100,7 +138,8 @@ impl Reconciler {
             let (changed, last) = match self.table.get(&keys::group(t, g)).await? {
                 None => (self.empty_group(t, g).await?, None),
                 Some(item) => {
-                    let given = given_by(&self.mappings.list(t).await?, g, &display_name(&item));
+                    let given =
+                        given_by(&self.mappings.in_force(t).await?, g, &display_name(&item));
                     let last = self.table.get(&record).await?;
                     let changed = if last.as_ref().map(given_of) == Some(given.clone()) {
                         0

@@ -93,7 +93,7 @@ pub async fn require_operator(State(state): State<AppState>, req: Request, next:
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/tenants", post(create_tenant).get(list_tenants))
-        .route("/tenants/{t}", get(show_tenant))
+        .route("/tenants/{t}", get(show_tenant).patch(change_tenant))
         .route("/tenants/{t}/tokens", post(issue_token).get(list_tokens))
         .route("/tenants/{t}/tokens/{id}", delete(revoke_token))
         .route(
@@ -423,4 +423,31 @@ async fn console_link(
         StatusCode::CREATED,
         crate::console::link_json(&origin, &t, &user_id, &link),
     )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantChange {
+    sync: Option<bool>,
+}
+
+/// `PATCH /admin/tenants/{t}` `{"sync": true|false}`: the synchronization switch, as
+/// `muster tenant set --sync` sets it (the mapped groups are derived again at once).
+async fn change_tenant(
+    State(s): State<AppState>,
+    Path(t): Path<String>,
+    Json(b): Json<TenantChange>,
+) -> Answer {
+    let t = tenant(&t)?;
+    let mut tenant = s.admin.tenant(&t).await?;
+    let mut changed = 0;
+    if let Some(on) = b.sync {
+        let (updated, drained) = s.admin.set_sync(&t, on).await?;
+        tenant = updated;
+        changed = drained.changed;
+    }
+    let mut body = serde_json::to_value(&tenant).unwrap_or_default();
+    body["sync"] = json!(tenant.syncs());
+    body["users_changed"] = json!(changed);
+    ok(StatusCode::OK, body)
 }

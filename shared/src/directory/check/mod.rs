@@ -169,7 +169,7 @@ impl Checker {
             groups,
             members,
             links: all_links,
-            mappings: Mappings::new(self.table.clone()).list(t).await?,
+            mappings: Mappings::new(self.table.clone()).in_force(t).await?,
             pending_users,
             pending_groups,
             pending_intents: pending.len() as u64,

@@ -35,6 +35,8 @@ struct Integrations {
     users: u64,
     groups: u64,
     last_request: String,
+    sync: bool,
+    grants: Vec<(String, u64)>,
 }
 
 /// A page showing a secret once.
@@ -95,9 +97,23 @@ pub async fn page(
     let count = |prefix: &str| SkRange::Prefix(prefix.into());
     let users = s.table.count(&pk, &count(keys::USER_PREFIX)).await;
     let groups = s.table.count(&pk, &count(keys::GROUP_PREFIX)).await;
+    let tenant = s.admin.tenant(t).await.map_err(Refusal::internal)?;
+    let grants = if tenant.syncs() {
+        Vec::new()
+    } else {
+        let preview = s.admin.sync_preview(t).await.map_err(Refusal::internal)?;
+        preview.into_iter().map(|g| (g.name, g.users)).collect()
+    };
     let notice = q
         .get("revoked")
-        .map(|name| format!("Token {name} revoked: requests bearing it are refused from now on."));
+        .map(|name| format!("Token {name} revoked: requests bearing it are refused from now on."))
+        .or_else(|| {
+            q.get("sync").map(|on| match on.as_str() {
+                "on" => "Synchronization is on: access is being granted from the mapped groups."
+                    .to_owned(),
+                _ => "Synchronization is off: groups no longer give access.".to_owned(),
+            })
+        });
     Ok(html(&Integrations {
         csrf: who.session.csrf.clone(),
         chrome: Some(who.chrome),
@@ -115,7 +131,49 @@ pub async fn page(
         users: users.map_err(Refusal::internal)?,
         groups: groups.map_err(Refusal::internal)?,
         last_request,
+        sync: tenant.syncs(),
+        grants,
     }))
+}
+
+/// `POST /console/integrations/sync` (`on` = `1` or `0`): turns the synchronization switch
+/// on or off; the mapped groups' members are derived again right after the answer (and by
+/// the reconciler's next pass if this process stops first: the switch records its intent).
+pub async fn set_sync(
+    State(s): State<AppState>,
+    who: Signed,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    check_form(
+        &headers,
+        &origin,
+        Some(&who.session),
+        fields.get("csrf").map(String::as_str),
+    )?;
+    who.tenant_admin()?;
+    let t = who.session.tenant.clone();
+    let on = fields.get("on").map(String::as_str) == Some("1");
+    s.admin
+        .tenants
+        .set_sync(&t, on)
+        .await
+        .map_err(Refusal::internal)?;
+    tracing::info!(tenant = %t, user = %who.session.user, on, "synchronization switched in the console");
+    let admin = s.admin.clone();
+    let tenant = t.clone();
+    tokio::spawn(async move {
+        match admin.drain(&tenant).await {
+            Ok(d) => tracing::info!(tenant = %tenant, changed = d.changed, "switch derived"),
+            Err(e) => {
+                tracing::error!(tenant = %tenant, error = %e, "deriving after the switch failed; the reconciler retries")
+            }
+        }
+    });
+    let state = if on { "on" } else { "off" };
+    Ok(Redirect::to(&format!("/console/integrations?sync={state}")).into_response())
 }
 
 /// `POST /console/integrations/tokens` (`name`): makes a token and shows it once.

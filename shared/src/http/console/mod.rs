@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
             "/console/integrations/tokens",
             post(integrations::new_token),
         )
+        .route("/console/integrations/sync", post(integrations::set_sync))
         .route(
             "/console/integrations/tokens/{id}/revoke",
             post(integrations::revoke_token),
