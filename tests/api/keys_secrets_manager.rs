@@ -14,16 +14,7 @@ use muster::http::{AppState, app};
 use crate::helpers::OAuthApp;
 
 fn endpoint() -> Option<String> {
-    match std::env::var("MUSTER_TEST_DYNAMODB_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if std::env::var("MUSTER_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
-            panic!("no emulator endpoint: run scripts/test, which starts moto")
-        }
-        _ => {
-            eprintln!("skipped: no Secrets Manager emulator (scripts/test starts moto)");
-            None
-        }
-    }
+    crate::store_dynamo::emulator_endpoint(module_path!())
 }
 
 fn client(endpoint: &str) -> Client {

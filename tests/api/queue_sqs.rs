@@ -5,16 +5,7 @@ use aws_sdk_sqs::Client;
 use muster::queue::{ImportMessage, MAX_RECEIVES, Queue, SqsQueue, create_queue_if_missing};
 
 fn endpoint() -> Option<String> {
-    match std::env::var("MUSTER_TEST_DYNAMODB_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if std::env::var("MUSTER_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
-            panic!("no emulator endpoint: run scripts/test, which starts moto")
-        }
-        _ => {
-            eprintln!("skipped: no SQS emulator (scripts/test starts moto)");
-            None
-        }
-    }
+    crate::store_dynamo::emulator_endpoint(module_path!())
 }
 
 fn client(endpoint: &str) -> Client {

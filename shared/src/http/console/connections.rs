@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::form::Posted;
 use super::integrations::{Secret, moment, moment_text};
 use super::views::Chrome;
-use super::{Refusal, Signed, check_form, html};
+use super::{Refusal, Signed, html};
 use crate::admin::AdminError;
 use crate::auth::{NewClient, Scope};
 use crate::http::AppState;
@@ -125,26 +125,16 @@ fn lines(text: &str) -> Vec<String> {
 /// form comes back with each error next to its field.
 pub async fn create(
     State(s): State<AppState>,
-    who: Signed,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted {
+        who,
+        fields,
+        origin,
+    }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        field("csrf").as_deref(),
-    )?;
     who.tenant_admin()?;
     let t = who.session.tenant.clone();
-    let scopes: Vec<String> = fields
-        .iter()
-        .filter(|(n, _)| n == "scope")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let field = |k: &str| fields.get(k).map(str::to_owned);
+    let scopes = fields.all("scope");
     let mut form = Form {
         name: field("name").unwrap_or_default().trim().to_owned(),
         imports: scopes.iter().any(|s| s == "imports"),
@@ -237,19 +227,9 @@ pub async fn create(
 /// `POST /console/connections/{id}/revoke`.
 pub async fn revoke(
     State(s): State<AppState>,
-    who: Signed,
     Path(id): Path<String>,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { who, .. }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        fields.get("csrf").map(String::as_str),
-    )?;
     who.tenant_admin()?;
     let t = &who.session.tenant;
     let clients = s.clients.list(t).await.map_err(Refusal::internal)?;

@@ -6,18 +6,16 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
+use super::form::{Fields, Posted};
 use super::views::Chrome;
-use super::{Refusal, Signed, check_form, html};
+use super::{Refusal, Signed, html};
 use crate::admin::AdminError;
 use crate::community::{GroupSelector, Role};
 use crate::http::AppState;
-use crate::http::origin::RequestOrigin;
 use crate::store::{Query as TableQuery, SkRange, keys};
 use crate::text::percent_encode;
 use crate::unicode::fold;
@@ -159,7 +157,7 @@ pub async fn page(
     }))
 }
 
-fn selector(fields: &HashMap<String, String>) -> Result<GroupSelector, Refusal> {
+fn selector(fields: &Fields) -> Result<GroupSelector, Refusal> {
     let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     match (get("group_id"), get("group_name")) {
         (Some(id), None) => Ok(GroupSelector::Id(id.to_owned())),
@@ -185,30 +183,19 @@ fn refused(e: AdminError) -> Refusal {
 /// `POST /console/integrations/groups` (`group_id` or `group_name`, `community`, `role`).
 pub async fn set(
     State(s): State<AppState>,
-    who: Signed,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { who, fields, .. }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        fields.get("csrf").map(String::as_str),
-    )?;
     who.tenant_admin()?;
     let t = who.session.tenant.clone();
     let group = selector(&fields)?;
     let role: Role = fields
         .get("role")
-        .map(String::as_str)
         .unwrap_or("member")
         .parse()
         .map_err(|m: String| {
             Refusal::page(axum::http::StatusCode::BAD_REQUEST, "Not changed", &m, None)
         })?;
-    let community = fields.get("community").cloned().unwrap_or_default();
+    let community = fields.get("community").unwrap_or_default().to_owned();
     let (mapping, rederive) = s
         .admin
         .set_mapping(&t, group, &community, role)
@@ -227,22 +214,12 @@ pub async fn set(
 /// `POST /console/integrations/groups/remove` (`group_id` or `group_name`, `community`).
 pub async fn remove(
     State(s): State<AppState>,
-    who: Signed,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { who, fields, .. }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        fields.get("csrf").map(String::as_str),
-    )?;
     who.tenant_admin()?;
     let t = who.session.tenant.clone();
     let group = selector(&fields)?;
-    let community = fields.get("community").cloned().unwrap_or_default();
+    let community = fields.get("community").unwrap_or_default().to_owned();
     let rederive = s
         .admin
         .remove_mapping(&t, group, &community)

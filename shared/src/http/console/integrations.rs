@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::form::Posted;
 use super::views::Chrome;
-use super::{Refusal, Signed, check_form, html};
+use super::{Refusal, Signed, html};
 use crate::http::AppState;
 use crate::http::origin::RequestOrigin;
 use crate::store::{SkRange, keys};
@@ -141,21 +141,11 @@ pub async fn page(
 /// the reconciler's next pass if this process stops first: the switch records its intent).
 pub async fn set_sync(
     State(s): State<AppState>,
-    who: Signed,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { who, fields, .. }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        fields.get("csrf").map(String::as_str),
-    )?;
     who.tenant_admin()?;
     let t = who.session.tenant.clone();
-    let on = fields.get("on").map(String::as_str) == Some("1");
+    let on = fields.get("on") == Some("1");
     s.admin
         .tenants
         .set_sync(&t, on)
@@ -179,21 +169,15 @@ pub async fn set_sync(
 /// `POST /console/integrations/tokens` (`name`): makes a token and shows it once.
 pub async fn new_token(
     State(s): State<AppState>,
-    who: Signed,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted {
+        who,
+        fields,
+        origin,
+    }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        fields.get("csrf").map(String::as_str),
-    )?;
     who.tenant_admin()?;
     let t = &who.session.tenant;
-    let name = fields.get("name").map(String::as_str).unwrap_or_default();
+    let name = fields.get("name").unwrap_or_default();
     let token = s
         .tokens
         .issue_named(t, name)
@@ -219,19 +203,9 @@ pub async fn new_token(
 /// `POST /console/integrations/tokens/{id}/revoke`.
 pub async fn revoke_token(
     State(s): State<AppState>,
-    who: Signed,
     Path(id): Path<String>,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { who, .. }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    check_form(
-        &headers,
-        &origin,
-        Some(&who.session),
-        fields.get("csrf").map(String::as_str),
-    )?;
     who.tenant_admin()?;
     let t = &who.session.tenant;
     let name = s

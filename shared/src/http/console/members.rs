@@ -3,18 +3,16 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::form::Posted;
 use super::views::{self, CommunityLine, MemberLine};
-use super::{Refusal, Signed, check_form, html};
+use super::{Refusal, Signed, html};
 use crate::community::{Memberships, Status};
 use crate::console::history::imports_of;
 use crate::console::members::{MemberQuery, Origin, SCAN_BUDGET, page};
 use crate::http::AppState;
-use crate::http::origin::RequestOrigin;
 use crate::import::invite_pending;
 use crate::store::{SkRange, keys};
 use crate::text::percent_encode;
@@ -207,25 +205,15 @@ pub async fn community(
 /// code as `POST /v1/communities/{id}/invitations`; then back to the table.
 pub async fn invite(
     State(s): State<AppState>,
-    who: Signed,
     Path(id): Path<String>,
-    RequestOrigin(origin): RequestOrigin,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { who, fields, .. }: Posted,
 ) -> Result<Response, Refusal> {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    check_form(&headers, &origin, Some(&who.session), field("csrf"))?;
     who.may_manage(&id)?;
     let Some(imports) = s.imports.as_ref() else {
         return Err(Refusal::internal("invitations need the import wiring"));
     };
-    let selected: Vec<String> = fields
-        .iter()
-        .filter(|(n, _)| n == "user")
-        .map(|(_, v)| v.clone())
-        .collect();
-    let only = (field("all") != Some("1")).then_some(selected.as_slice());
+    let selected = fields.all("user");
+    let only = (fields.get("all") != Some("1")).then_some(selected.as_slice());
     let t = &who.session.tenant;
     let sent = invite_pending(&s.table, &*imports.notifier, t, &id, only)
         .await

@@ -8,6 +8,7 @@
 
 mod assets;
 mod connections;
+mod form;
 mod groups;
 mod imports;
 mod integrations;
