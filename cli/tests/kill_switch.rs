@@ -1,0 +1,177 @@
+//! Kill -9 of `muster tenant set --sync on` while it derives the access of a 3,000-member
+//! mapped group: the switch recorded its tenant-wide intent with the change, so a restarted
+//! `muster serve`, sent nothing, finishes the derivation (`muster check` finds no drift).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{MUSTER, data_dir, http, muster, serve};
+use serde_json::{Value, json};
+
+const MEMBERS: usize = 3000;
+
+/// `muster check --json`: (drift, pending intents, group members, memberships).
+fn check(data: &std::path::Path, tenant: &str) -> (u64, u64, u64, u64) {
+    let out = Command::new(MUSTER)
+        .args(["check", "--tenant", tenant, "--json", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drift = report["drift"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    let n = |k: &str| report["scanned"][k].as_u64().unwrap();
+    let pending = report["pending_intents"].as_u64().unwrap();
+    (drift, pending, n("group_members"), n("memberships"))
+}
+
+#[test]
+fn a_kill_while_the_switch_derives_access_heals_after_restart_without_any_request() {
+    let data = data_dir("kill-switch");
+    let t = muster(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Switch",
+            "--domain",
+            "acme.test",
+        ],
+    );
+    let (tenant, token) = (
+        t["tenant_id"].as_str().unwrap(),
+        t["scim_token"].as_str().unwrap(),
+    );
+    muster(
+        &data,
+        &["community", "create", "--tenant", tenant, "--name", "Eng"],
+    );
+    let fast = [
+        "tenant",
+        "set",
+        "--tenant",
+        tenant,
+        "--rate-limit",
+        "100000",
+        "--burst",
+        "100000",
+        "--max-concurrent",
+        "1000",
+    ];
+    muster(&data, &fast);
+    let server = serve(&data);
+    let base = format!("/tenants/{tenant}/scim/v2");
+    let mut ids = Vec::with_capacity(MEMBERS);
+    for i in 0..MEMBERS {
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                          "userName": format!("m{i:04}@acme.test")});
+        let (status, user) = http(
+            &server.addr,
+            "POST",
+            &format!("{base}/Users"),
+            token,
+            Some(body),
+        );
+        assert_eq!(status, 201, "{user}");
+        ids.push(json!({"value": user["id"]}));
+    }
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                      "displayName": "Everyone", "members": ids});
+    let (status, group) = http(
+        &server.addr,
+        "POST",
+        &format!("{base}/Groups"),
+        token,
+        Some(body),
+    );
+    assert_eq!(status, 201, "{group}");
+    let map = [
+        "mapping",
+        "set",
+        "--tenant",
+        tenant,
+        "--group",
+        "Everyone",
+        "--community",
+        "Eng",
+        "--role",
+        "member",
+    ];
+    muster(&data, &map);
+    // The running server's reconciler settles what the mapping recorded (nothing to grant).
+    let since = Instant::now();
+    while check(&data, tenant).1 > 0 {
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "intents never settled"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(server);
+    let (drift, pending, members, memberships) = check(&data, tenant);
+    assert_eq!(
+        (drift, pending, members, memberships),
+        (0, 0, MEMBERS as u64, 0),
+        "off: no access, no drift"
+    );
+
+    let mut switch = Command::new(MUSTER)
+        .args([
+            "tenant", "set", "--tenant", tenant, "--sync", "on", "--data",
+        ])
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let since = Instant::now();
+    loop {
+        let (_, _, _, memberships) = check(&data, tenant);
+        if memberships > 0 {
+            break;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "the derivation never started"
+        );
+        assert!(
+            switch.try_wait().unwrap().is_none(),
+            "the switch finished before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    switch.kill().unwrap();
+    switch.wait().unwrap();
+    let (drift, pending, _, memberships) = check(&data, tenant);
+    assert!(
+        memberships < MEMBERS as u64,
+        "the kill landed mid-derivation"
+    );
+    assert!(drift + pending > 0);
+
+    let _server = serve(&data);
+    let since = Instant::now();
+    loop {
+        let (drift, pending, members, memberships) = check(&data, tenant);
+        if drift == 0 && pending == 0 && memberships == members {
+            break;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(120),
+            "no convergence: {drift} drift, {pending} pending, {memberships} of {members}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let shown = muster(&data, &["tenant", "show", "--tenant", tenant]);
+    assert!(
+        shown.get("sync_pending").is_none(),
+        "the tenant-wide intent is done: {shown}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
