@@ -1,6 +1,7 @@
 //! Integration tests of muster through its public Router, one module per capability.
 
 mod acting_users;
+mod activity;
 mod admin;
 mod auth;
 mod blob_s3;

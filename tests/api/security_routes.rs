@@ -105,6 +105,7 @@ pub const ROUTES: &[Route] = &[
     r("console/mod.rs", "/console/communities/{id}/imports", "GET", Console, "/console/communities/{community}/imports", ""),
     r("console/mod.rs", "/console/communities/{id}/imports/{job}", "GET", Console, "/console/communities/{community}/imports/{job}", ""),
     r("console/mod.rs", "/console/templates", "GET", Console, "/console/templates?operation=UPSERT&format=csv", ""),
+    r("console/mod.rs", "/console/activity", "GET", Console, "/console/activity", ""),
     r("console/mod.rs", "/console/integrations", "GET", Console, "/console/integrations", ""),
     r("console/mod.rs", "/console/integrations/sync", "POST", Console, "/console/integrations/sync", "csrf={csrf}&on=1"),
     r("console/mod.rs", "/console/integrations/tokens", "POST", Console, "/console/integrations/tokens", "csrf={csrf}&name=Sweep"),
@@ -165,6 +166,7 @@ pub const ROUTES: &[Route] = &[
     r("v1.rs", "/member_provisionings/reports", "GET", Imports, "/v1/member_provisionings/reports?id={job}&user_id={admin}", ""),
     r("v1.rs", "/member_provisionings/errors", "GET", Imports, "/v1/member_provisionings/errors?id={job}&user_id={admin}", ""),
     r("v1.rs", "/member_provisionings/templates", "GET", Imports, "/v1/member_provisionings/templates?operation=MIRROR", ""),
+    r("v1.rs", "/activity", "GET", Imports, "/v1/activity?user_id={admin}", ""),
     r("v1.rs", "/communities/{id}/invitations", "POST", Imports, "/v1/communities/{community}/invitations?user_id={admin}", ""),
 ];
 

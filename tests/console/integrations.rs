@@ -77,6 +77,27 @@ async fn a_token_made_in_the_console_works_for_scim_until_it_is_revoked_there() 
     assert_eq!(scim_users(&service, &token).await, 401);
     assert!(!browser.text("#tokens").await.contains("Okta"));
 
+    // The activity page lists what was just done, newest first.
+    browser
+        .open(&format!("{}/console/activity", service.base))
+        .await;
+    let log = browser.text("#activity tbody").await;
+    for what in [
+        "SCIM token revoked",
+        "SCIM token made",
+        "console sign-in",
+        "GET",
+    ] {
+        let seen = log.contains(what);
+        assert_eq!(seen, what != "GET", "{what} in {log}");
+    }
+    let first = browser.text("#activity tbody tr").await;
+    assert!(
+        first.contains("SCIM token revoked"),
+        "newest first: {first}"
+    );
+    browser.screenshot("activity").await;
+
     // A community administrator is kept out.
     browser.click("button.link").await;
     browser.wait_for_text("You are signed out").await;

@@ -113,8 +113,45 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/tenants/{t}/console-links", post(console_link))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            recorded,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             require_operator,
         ))
+}
+
+/// Appends every successful change the operator makes to a tenant to that tenant's activity
+/// log (actor `operator`; the method and path, never the body).
+async fn recorded(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let tenant = path
+        .strip_prefix("/tenants/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|t| TenantId::parse(t).ok());
+    if let Some(t) = tenant
+        && method != axum::http::Method::GET
+        && response.status().is_success()
+    {
+        let what = format!("{method} /admin{path}");
+        let event = crate::activity::Event::now(
+            crate::activity::Kind::Admin,
+            "operator",
+            &what,
+            &path,
+            response.status().as_str(),
+        );
+        crate::activity::Activity::new(s.table.clone())
+            .record(&t, event)
+            .await;
+    }
+    response
 }
 
 fn ok(status: StatusCode, body: Value) -> Answer {

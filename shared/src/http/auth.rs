@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
+use crate::activity::{Activity, Event, Kind};
 use axum::extract::{Path, Request, State};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -54,9 +56,9 @@ pub async fn require_scim_token(
     if is_jwt(token) {
         return match authenticate_token(&state, token, source_ip, Scope::Scim, Some(&tenant)).await
         {
-            Ok(_) => {
-                req.extensions_mut().insert(tenant);
-                next.run(req).await
+            Ok(principal) => {
+                req.extensions_mut().insert(tenant.clone());
+                recorded(&state, &tenant, &principal.client_id, req, next).await
             }
             Err(AuthFailure::MissingToken | AuthFailure::InvalidToken) => denied(),
             Err(AuthFailure::InsufficientScope(_)) => {
@@ -71,10 +73,53 @@ pub async fn require_scim_token(
     }
     match state.tokens.verify(&tenant, token).await {
         Ok(true) => {
-            req.extensions_mut().insert(tenant);
-            next.run(req).await
+            let actor = token_id(token).to_owned();
+            req.extensions_mut().insert(tenant.clone());
+            recorded(&state, &tenant, &actor, req, next).await
         }
         Ok(false) => denied(),
         Err(e) => ScimError::from(e).into_response(),
     }
+}
+
+/// The id part of a SCIM token (`mst_<id>.<secret>`): public, safe to record.
+fn token_id(token: &str) -> &str {
+    token
+        .strip_prefix("mst_")
+        .and_then(|rest| rest.split_once('.'))
+        .map_or("", |(id, _)| id)
+}
+
+/// Runs the request and, when it is a write, appends it to the tenant's activity log: who,
+/// the method, the resource path under the SCIM base, the status; never the body.
+async fn recorded(
+    state: &AppState,
+    tenant: &TenantId,
+    actor: &str,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || (method == Method::POST && req.uri().path().ends_with("/.search"))
+    {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    let resource = path
+        .split_once("/scim/v2")
+        .map_or(path, |(_, rest)| rest)
+        .to_owned();
+    let response = next.run(req).await;
+    let event = Event::now(
+        Kind::Scim,
+        actor,
+        method.as_str(),
+        &resource,
+        response.status().as_str(),
+    );
+    Activity::new(state.table.clone())
+        .record(tenant, event)
+        .await;
+    response
 }

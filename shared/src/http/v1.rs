@@ -16,6 +16,7 @@ use super::AppState;
 use super::imports::{Failure, Imports, acting_scope, page_params};
 use super::origin::RequestOrigin;
 use super::principal::Principal;
+use crate::activity::{Activity, Event, Kind};
 use crate::blob::UploadSpec;
 use crate::ids::random_bytes;
 use crate::import::{
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/member_provisionings/errors", get(errors))
         .route("/member_provisionings/templates", get(templates))
         .route("/communities/{id}/invitations", post(invite))
+        .route("/activity", get(activity))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -178,6 +180,24 @@ async fn start(
     } else {
         StatusCode::OK
     };
+    if created {
+        let what = if job.dry_run {
+            "preview started"
+        } else {
+            "import started"
+        };
+        let mode = format!("{:?} {}", job.mode, job.file_name).to_uppercase();
+        let event = Event::now(
+            Kind::Import,
+            &job.user_id,
+            what,
+            &format!("job {}", job.id),
+            &mode,
+        );
+        Activity::new(s.table.clone())
+            .record(&who.tenant, event)
+            .await;
+    }
     Ok((status, axum::Json(json!({ "id": job.id }))).into_response())
 }
 
@@ -341,5 +361,64 @@ async fn invite(
     let sent = invite_pending(&s.table, notifier, &who.tenant, &community, None)
         .await
         .map_err(Failure::internal)?;
+    let actor = param(&q, "user_id")?;
+    let event = Event::now(
+        Kind::Invitation,
+        actor,
+        "invitations sent",
+        &community,
+        &sent.len().to_string(),
+    );
+    Activity::new(s.table.clone())
+        .record(&who.tenant, event)
+        .await;
     Ok(axum::Json(json!({"community_id": community, "sent": sent.len()})).into_response())
+}
+
+/// `GET /v1/activity?user_id=…&cursor=…&count=…&kind=…&actor=…&resource=…`: the tenant's
+/// activity log, newest first, for a tenant administrator. Paged as SCIM cursors are (RFC
+/// 9865): `nextCursor` names the next page and is absent on the last; a cursor not answered
+/// by this API is 400 `invalid_cursor`.
+async fn activity(State(s): State<AppState>, who: Principal, Query(q): Params) -> Answer {
+    let user = param(&q, "user_id")?;
+    acting_scope(&s, &who, user).await?;
+    let tenant_admin = s
+        .admin
+        .is_tenant_admin(&who.tenant, user)
+        .await
+        .map_err(Failure::internal)?;
+    if !tenant_admin {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the activity log is for the tenant's administrators",
+        ));
+    }
+    let count = match q.get("count") {
+        None => 50,
+        Some(c) => c
+            .parse::<usize>()
+            .ok()
+            .filter(|c| (1..=200).contains(c))
+            .ok_or_else(|| Failure::bad("invalid_count", "count is a number from 1 to 200"))?,
+    };
+    let filter = super::console::activity_filter(&q);
+    let cursor = q
+        .get("cursor")
+        .map(String::as_str)
+        .filter(|c| !c.is_empty());
+    let (events, next) = Activity::new(s.table.clone())
+        .page(&who.tenant, &filter, cursor, count)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(_) => {
+                Failure::bad("invalid_cursor", "the cursor was not answered by this API")
+            }
+            e => Failure::internal(e),
+        })?;
+    let mut body = json!({"data": events});
+    if let Some(next) = next {
+        body["nextCursor"] = json!(next);
+    }
+    Ok(axum::Json(body).into_response())
 }

@@ -12,6 +12,7 @@ use super::reader::{Columns, Row, open_any};
 use super::report::{JobData, report_rows};
 use super::sync::{Synced, sync};
 use super::{JobState, Mode};
+use crate::activity::{Activity, Event, Kind};
 use crate::auth::{TenantError, Tenants};
 use crate::blob::Blobs;
 use crate::community::{Communities, Memberships};
@@ -67,6 +68,16 @@ pub enum Outcome {
 
 async fn fail(ctx: &ImportContext, job: &mut Job, reason: String) -> Result<Outcome, StoreError> {
     tracing::info!(tenant = %job.tenant, job = job.id, %reason, "import failed");
+    let event = Event::now(
+        Kind::Import,
+        &job.user_id,
+        "import ended",
+        &format!("job {}", job.id),
+        &format!("failed: {reason}"),
+    );
+    Activity::new(ctx.table.clone())
+        .record(&job.tenant, event)
+        .await;
     ctx.jobs
         .update(job, |j| {
             j.state = JobState::Failed;
@@ -115,6 +126,21 @@ async fn finish(
         .await?;
     let (rows, dry_run) = (counters.rows_total, job.dry_run);
     tracing::info!(tenant = %job.tenant, job = job.id, rows, dry_run, reason = ?job.reason, "import succeeded");
+    let what = if dry_run {
+        "preview ended"
+    } else {
+        "import ended"
+    };
+    let event = Event::now(
+        Kind::Import,
+        &job.user_id,
+        what,
+        &format!("job {}", job.id),
+        &format!("succeeded, {rows} rows"),
+    );
+    Activity::new(ctx.table.clone())
+        .record(&job.tenant, event)
+        .await;
     discard_file(ctx, job).await;
     Ok(Outcome::Done)
 }

@@ -380,3 +380,8 @@ pub fn scim_token_usage(t: &TenantId, token_id: &str) -> Key {
 pub fn client_usage(t: &TenantId, client_id: &str) -> Key {
     Key::new(tenant_pk(t), format!("LASTUSE#CLIENT#{client_id}"))
 }
+
+/// The partition of a tenant's activity log (see `crate::activity`).
+pub fn activity_pk(t: &TenantId) -> String {
+    format!("T#{t}#ACT")
+}

@@ -13,6 +13,7 @@ use super::form::Posted;
 use super::integrations::{Secret, moment, moment_text};
 use super::views::Chrome;
 use super::{Refusal, Signed, html};
+use crate::activity::Kind;
 use crate::admin::AdminError;
 use crate::auth::{NewClient, Scope};
 use crate::http::AppState;
@@ -203,6 +204,15 @@ pub async fn create(
         Err(e) => return Err(Refusal::internal(e)),
     };
     tracing::info!(tenant = %t, user = %who.session.user, client = %issued.client_id, "API connection made in the console");
+    super::note(
+        &s,
+        &who,
+        Kind::Admin,
+        "API connection made",
+        &issued.client_id,
+        "ok",
+    )
+    .await;
     Ok(html(&Secret {
         chrome: Some(who.chrome),
         heading: format!("API connection {}", form.name),
@@ -238,6 +248,7 @@ pub async fn revoke(
     };
     s.clients.revoke(t, &id).await.map_err(Refusal::internal)?;
     tracing::info!(tenant = %t, user = %who.session.user, client = %id, "API connection revoked in the console");
+    super::note(&s, &who, Kind::Admin, "API connection revoked", &id, "ok").await;
     let back = format!(
         "/console/connections?revoked={}",
         crate::text::percent_encode(&client.name)

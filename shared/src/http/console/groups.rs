@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::form::{Fields, Posted};
 use super::views::Chrome;
 use super::{Refusal, Signed, html};
+use crate::activity::Kind;
 use crate::admin::AdminError;
 use crate::community::{GroupSelector, Role};
 use crate::http::AppState;
@@ -202,6 +203,11 @@ pub async fn set(
         .await
         .map_err(refused)?;
     tracing::info!(tenant = %t, user = %who.session.user, ?mapping, "group mapping set in the console");
+    let what = format!(
+        "{:?} -> {} ({})",
+        mapping.group, mapping.community, mapping.role
+    );
+    super::note(&s, &who, Kind::Admin, "group mapping set", &what, "ok").await;
     crate::http::admin::rederive_in_background(&s, t, rederive);
     let notice = "Mapping saved: the group's members get their access in a moment.";
     Ok(Redirect::to(&format!(
@@ -226,6 +232,15 @@ pub async fn remove(
         .await
         .map_err(refused)?;
     tracing::info!(tenant = %t, user = %who.session.user, community = %community, "group mapping removed in the console");
+    super::note(
+        &s,
+        &who,
+        Kind::Admin,
+        "group mapping removed",
+        &community,
+        "ok",
+    )
+    .await;
     crate::http::admin::rederive_in_background(&s, t, rederive);
     let notice = "Mapping removed: the access it gave ends in a moment.";
     Ok(Redirect::to(&format!(

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::form::Posted;
 use super::views::Chrome;
 use super::{Refusal, Signed, html};
+use crate::activity::Kind;
 use crate::http::AppState;
 use crate::http::origin::RequestOrigin;
 use crate::store::{SkRange, keys};
@@ -152,6 +153,8 @@ pub async fn set_sync(
         .await
         .map_err(Refusal::internal)?;
     tracing::info!(tenant = %t, user = %who.session.user, on, "synchronization switched in the console");
+    let state = if on { "on" } else { "off" };
+    super::note(&s, &who, Kind::Admin, "synchronization switched", "", state).await;
     let admin = s.admin.clone();
     let tenant = t.clone();
     tokio::spawn(async move {
@@ -184,6 +187,7 @@ pub async fn new_token(
         .await
         .map_err(Refusal::internal)?;
     tracing::info!(tenant = %t, user = %who.session.user, token = %token.id, "SCIM token made in the console");
+    super::note(&s, &who, Kind::Admin, "SCIM token made", &token.id, "ok").await;
     Ok(html(&Secret {
         chrome: Some(who.chrome),
         heading: "New SCIM token".into(),
@@ -221,6 +225,7 @@ pub async fn revoke_token(
     };
     s.tokens.revoke(t, &id).await.map_err(Refusal::internal)?;
     tracing::info!(tenant = %t, user = %who.session.user, token = %id, "SCIM token revoked in the console");
+    super::note(&s, &who, Kind::Admin, "SCIM token revoked", &id, "ok").await;
     let back = format!(
         "/console/integrations?revoked={}",
         crate::text::percent_encode(&name)

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::form::Posted;
 use super::views::{self, CommunityLine, MemberLine};
 use super::{Refusal, Signed, html};
+use crate::activity::Kind;
 use crate::community::{Memberships, Status};
 use crate::console::history::imports_of;
 use crate::console::members::{MemberQuery, Origin, SCAN_BUDGET, page};
@@ -219,6 +220,16 @@ pub async fn invite(
         .await
         .map_err(Refusal::internal)?;
     tracing::info!(tenant = %t, community = %id, user = %who.session.user, sent = sent.len(), "console invitations sent");
+    let sent_count = sent.len().to_string();
+    super::note(
+        &s,
+        &who,
+        Kind::Invitation,
+        "invitations sent",
+        &id,
+        &sent_count,
+    )
+    .await;
     let back = format!(
         "/console/communities/{}?invited={}",
         percent_encode(&id),

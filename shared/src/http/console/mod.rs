@@ -6,6 +6,7 @@
 //! Every state-changing request carries the session's CSRF token and an `Origin` (or
 //! `Referer`) of this service.
 
+mod activity;
 mod assets;
 mod connections;
 mod form;
@@ -27,6 +28,7 @@ use super::AppState;
 use crate::admin::AdminScope;
 use crate::console::{Session, Sessions};
 
+pub use activity::filter_of as activity_filter;
 pub use views::Chrome;
 
 /// The session cookie's name.
@@ -48,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/communities/{id}/imports", get(imports::page))
         .route("/console/communities/{id}/imports/{job}", get(imports::job))
         .route("/console/templates", get(imports::templates))
+        .route("/console/activity", get(activity::page))
         .route("/console/integrations", get(integrations::page))
         .route(
             "/console/integrations/tokens",
@@ -98,6 +101,21 @@ async fn guard_headers(mut response: Response) -> Response {
         set(h, "cache-control", "no-store");
     }
     response
+}
+
+/// Appends what the signed-in administrator just did to the tenant's activity log.
+pub(crate) async fn note(
+    s: &AppState,
+    who: &Signed,
+    kind: crate::activity::Kind,
+    action: &str,
+    resource: &str,
+    result: &str,
+) {
+    let event = crate::activity::Event::now(kind, &who.session.user, action, resource, result);
+    crate::activity::Activity::new(s.table.clone())
+        .record(&who.session.tenant, event)
+        .await;
 }
 
 /// Seconds since the Unix epoch.
