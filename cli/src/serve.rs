@@ -104,9 +104,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         std::time::Duration::from_millis(args.reconcile_interval_ms),
         std::time::Duration::from_secs(args.purge_interval_s),
     );
+    let activity = muster::activity::Activity::batched(table.clone());
     let state = AppState::new(table, config)
         .with_keys(keys)
-        .with_imports(imports);
+        .with_imports(imports)
+        .with_activity(activity);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

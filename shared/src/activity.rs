@@ -120,6 +120,47 @@ const SCAN_BUDGET: usize = 5_000;
 #[derive(Clone)]
 pub struct Activity {
     table: Arc<dyn Table>,
+    /// The background writer's queue, when entries are written in batches.
+    queue: Option<tokio::sync::mpsc::Sender<(TenantId, Event)>>,
+}
+
+/// Entries queued for the background writer before a recorder writes its own at once.
+const QUEUED: usize = 10_000;
+/// Entries the background writer puts in one batch.
+const BATCH: usize = 100;
+
+/// The entry `event` of `t`, keyed now.
+fn item(t: &TenantId, event: &Event) -> Item {
+    let now = chrono::Utc::now();
+    let key = Key::new(keys::activity_pk(t), sort_key(now.timestamp_micros()));
+    let body = serde_json::to_vec(event).expect("an event serialises");
+    Item::new(key, 1, body).expiring_at(now.timestamp() + RETENTION_DAYS * 86_400)
+}
+
+/// Writes queued entries, up to [`BATCH`] per write (one commit of the embedded store).
+async fn write_batches(
+    table: Arc<dyn Table>,
+    mut queue: tokio::sync::mpsc::Receiver<(TenantId, Event)>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let writes = batch
+            .iter()
+            .map(|(t, e)| crate::store::Write::Put {
+                item: item(t, e),
+                condition: Condition::Always,
+            })
+            .collect();
+        if let Err(e) = table.batch_write(writes).await {
+            tracing::warn!(error = %e, entries = batch.len(), "activity entries were not recorded");
+        }
+    }
 }
 
 fn sort_key(micros: i64) -> String {
@@ -140,20 +181,37 @@ fn cursor_key(cursor: &str) -> Option<String> {
 }
 
 impl Activity {
-    /// The log kept in `table`.
+    /// The log kept in `table`, each entry written before [`record`](Self::record) returns
+    /// (Lambda: nothing runs after the answer).
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { table }
+        Self { table, queue: None }
+    }
+
+    /// The log kept in `table`, entries written by a background task in batches of up to 100
+    /// (`muster serve`: one commit of the embedded store for many SCIM writes instead of one
+    /// each). Entries still queued when the process dies are lost (at most the last few
+    /// milliseconds' worth). Must be called within a Tokio runtime.
+    pub fn batched(table: Arc<dyn Table>) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(QUEUED);
+        tokio::spawn(write_batches(table.clone(), rx));
+        Self {
+            table,
+            queue: Some(tx),
+        }
     }
 
     /// Appends `event` to `t`'s log. A failure is logged, never returned: the activity log
     /// must not make the change it records fail.
     pub async fn record(&self, t: &TenantId, event: Event) {
-        let now = chrono::Utc::now();
-        let key = Key::new(keys::activity_pk(t), sort_key(now.timestamp_micros()));
-        let body = serde_json::to_vec(&event).expect("an event serialises");
-        let expires = now.timestamp() + RETENTION_DAYS * 86_400;
-        let item = Item::new(key, 1, body).expiring_at(expires);
-        if let Err(e) = self.table.put(item, Condition::NotExists).await {
+        let event = match &self.queue {
+            Some(queue) => match queue.try_send((t.clone(), event)) {
+                Ok(()) => return,
+                Err(tokio::sync::mpsc::error::TrySendError::Full((_, e)))
+                | Err(tokio::sync::mpsc::error::TrySendError::Closed((_, e))) => e,
+            },
+            None => event,
+        };
+        if let Err(e) = self.table.put(item(t, &event), Condition::NotExists).await {
             tracing::warn!(tenant = %t, error = %e, "an activity entry was not recorded");
         }
     }
@@ -210,6 +268,68 @@ impl Activity {
             if scanned >= SCAN_BUDGET {
                 return Ok((out, after.as_deref().map(cursor_of)));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EmbeddedTable;
+
+    fn acme() -> TenantId {
+        TenantId::parse("acme").unwrap()
+    }
+
+    #[tokio::test]
+    async fn batched_entries_all_arrive_and_read_back_newest_first() {
+        let table: Arc<dyn Table> = Arc::new(EmbeddedTable::in_memory());
+        let log = Activity::batched(table.clone());
+        for i in 0..250 {
+            let e = Event::now(Kind::Scim, "tok", "POST", &format!("/Users/{i:03}"), "201");
+            log.record(&acme(), e).await;
+        }
+        let walk = |table: Arc<dyn Table>| async move {
+            let (mut all, mut cursor) = (Vec::new(), None::<String>);
+            loop {
+                let (page, next) = Activity::new(table.clone())
+                    .page(&acme(), &Filter::default(), cursor.as_deref(), 64)
+                    .await
+                    .unwrap();
+                assert!(page.len() <= 64);
+                all.extend(page);
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => return all,
+                }
+            }
+        };
+        let mut all = walk(table.clone()).await;
+        for _ in 0..200 {
+            if all.len() == 250 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            all = walk(table.clone()).await;
+        }
+        assert_eq!(all.len(), 250, "each entry once");
+        let times: Vec<&str> = all.iter().map(|e| e.at.as_str()).collect();
+        let mut sorted = times.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(times, sorted, "newest first");
+    }
+
+    #[tokio::test]
+    async fn only_cursors_the_log_answered_are_taken() {
+        let log = Activity::new(Arc::new(EmbeddedTable::in_memory()));
+        for bad in [
+            "",
+            "x",
+            "A#0000000000000000#00000000",
+            "zzzzzzzzzzzzzzzz.00000000",
+        ] {
+            let r = log.page(&acme(), &Filter::default(), Some(bad), 10).await;
+            assert!(matches!(r, Err(StoreError::Invalid(_))), "{bad:?}");
         }
     }
 }

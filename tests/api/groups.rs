@@ -256,6 +256,11 @@ async fn adding_a_present_member_or_removing_an_absent_one_writes_nothing() {
         .await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
     assert_eq!(calls.lock().unwrap().writes, 0);
+    assert_eq!(
+        calls.lock().unwrap().activity,
+        1,
+        "the request itself is in the activity log"
+    );
     let real = patch(json!([{"op": "add", "path": "members", "value": [{"value": b}]}]));
     app.call(Method::PATCH, &format!("/Groups/{g}"), Some(real))
         .await;

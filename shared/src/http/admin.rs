@@ -147,9 +147,7 @@ async fn recorded(
             &path,
             response.status().as_str(),
         );
-        crate::activity::Activity::new(s.table.clone())
-            .record(&t, event)
-            .await;
+        s.activity.record(&t, event).await;
     }
     response
 }

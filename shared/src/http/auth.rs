@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::activity::{Activity, Event, Kind};
+use crate::activity::{Event, Kind};
 use axum::extract::{Path, Request, State};
 use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
@@ -118,8 +118,6 @@ async fn recorded(
         &resource,
         response.status().as_str(),
     );
-    Activity::new(state.table.clone())
-        .record(tenant, event)
-        .await;
+    state.activity.record(tenant, event).await;
     response
 }

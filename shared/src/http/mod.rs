@@ -67,6 +67,8 @@ pub struct AppState {
     pub imports: Option<Imports>,
     /// Each tenant's share of requests.
     pub throttle: throttle::Throttle,
+    /// The tenants' activity log.
+    pub activity: crate::activity::Activity,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             admin: Admin::new(table.clone()),
             imports: None,
             throttle: throttle::Throttle::default(),
+            activity: crate::activity::Activity::new(table.clone()),
             config: Arc::new(config),
             table,
         }
@@ -98,6 +101,12 @@ impl AppState {
     /// The same state with keys that may be reloaded from their source.
     pub fn with_key_ring(mut self, keys: KeyRing) -> Self {
         self.keys = Arc::new(keys);
+        self
+    }
+
+    /// The same state writing the activity log through `activity` (batched in `muster serve`).
+    pub fn with_activity(mut self, activity: crate::activity::Activity) -> Self {
+        self.activity = activity;
         self
     }
 

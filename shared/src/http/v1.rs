@@ -16,7 +16,7 @@ use super::AppState;
 use super::imports::{Failure, Imports, acting_scope, page_params};
 use super::origin::RequestOrigin;
 use super::principal::Principal;
-use crate::activity::{Activity, Event, Kind};
+use crate::activity::{Event, Kind};
 use crate::blob::UploadSpec;
 use crate::ids::random_bytes;
 use crate::import::{
@@ -194,9 +194,7 @@ async fn start(
             &format!("job {}", job.id),
             &mode,
         );
-        Activity::new(s.table.clone())
-            .record(&who.tenant, event)
-            .await;
+        s.activity.record(&who.tenant, event).await;
     }
     Ok((status, axum::Json(json!({ "id": job.id }))).into_response())
 }
@@ -369,9 +367,7 @@ async fn invite(
         &community,
         &sent.len().to_string(),
     );
-    Activity::new(s.table.clone())
-        .record(&who.tenant, event)
-        .await;
+    s.activity.record(&who.tenant, event).await;
     Ok(axum::Json(json!({"community_id": community, "sent": sent.len()})).into_response())
 }
 
@@ -407,7 +403,8 @@ async fn activity(State(s): State<AppState>, who: Principal, Query(q): Params) -
         .get("cursor")
         .map(String::as_str)
         .filter(|c| !c.is_empty());
-    let (events, next) = Activity::new(s.table.clone())
+    let (events, next) = s
+        .activity
         .page(&who.tenant, &filter, cursor, count)
         .await
         .map_err(|e| match e {

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::views::{self, Chrome};
 use super::{Refusal, Signed, html};
-use crate::activity::{Activity, Filter, Kind, RETENTION_DAYS};
+use crate::activity::{Filter, Kind, RETENTION_DAYS};
 use crate::http::AppState;
 use crate::text::percent_encode;
 
@@ -56,7 +56,8 @@ pub async fn page(
         .get("cursor")
         .map(String::as_str)
         .filter(|c| !c.is_empty());
-    let (events, next) = Activity::new(s.table.clone())
+    let (events, next) = s
+        .activity
         .page(t, &filter, cursor, PER_PAGE)
         .await
         .map_err(|_| Refusal::not_found())?;

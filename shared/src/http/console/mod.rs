@@ -113,9 +113,7 @@ pub(crate) async fn note(
     result: &str,
 ) {
     let event = crate::activity::Event::now(kind, &who.session.user, action, resource, result);
-    crate::activity::Activity::new(s.table.clone())
-        .record(&who.session.tenant, event)
-        .await;
+    s.activity.record(&who.session.tenant, event).await;
 }
 
 /// Seconds since the Unix epoch.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::views::{self, Message, SignIn};
 use super::{Refusal, check_form, html, now, session_cookie, set_cookie};
-use crate::activity::{Activity, Event, Kind};
+use crate::activity::{Event, Kind};
 use crate::console::{ConsoleLinks, Sessions};
 use crate::http::AppState;
 use crate::http::origin::RequestOrigin;
@@ -76,7 +76,7 @@ pub async fn redeem(
         .map_err(Refusal::internal)?;
     tracing::info!(tenant = %tenant, user = %user, "console sign-in");
     let event = Event::now(Kind::SignIn, &user, "console sign-in", "", "ok");
-    Activity::new(s.table.clone()).record(&tenant, event).await;
+    s.activity.record(&tenant, event).await;
     let mut response = Redirect::to("/console").into_response();
     let value = set_cookie(Some(&cookie), origin.starts_with("https://"));
     response.headers_mut().insert(
