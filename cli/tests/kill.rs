@@ -7,40 +7,14 @@ mod common;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{MUSTER, Server, data_dir, http, muster, serve};
+use common::{Server, check, data_dir, http, muster, serve};
 use serde_json::{Value, json};
 
 const MEMBERS: usize = 3000;
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/// `muster check --json` on the tenant: (drift, pending intents, group members, memberships).
-fn check(data: &Path, tenant: &str) -> (u64, u64, u64, u64) {
-    let out = Command::new(MUSTER)
-        .args(["check", "--tenant", tenant, "--json", "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let drift: u64 = report["drift"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|f| f["count"].as_u64().unwrap())
-        .sum();
-    let n = |k: &str| report["scanned"][k].as_u64().unwrap();
-    assert_eq!(out.status.code(), Some(if drift > 0 { 2 } else { 0 }));
-    let pending = report["pending_intents"].as_u64().unwrap();
-    (drift, pending, n("group_members"), n("memberships"))
-}
 
 /// Sends a request and does not wait for its answer (the server is about to die).
 fn fire(addr: &str, path: &str, token: &str, body: &Value) {

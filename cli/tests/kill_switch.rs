@@ -7,29 +7,10 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{MUSTER, data_dir, http, muster, serve};
-use serde_json::{Value, json};
+use common::{MUSTER, check, data_dir, http, muster, serve};
+use serde_json::json;
 
 const MEMBERS: usize = 3000;
-
-/// `muster check --json`: (drift, pending intents, group members, memberships).
-fn check(data: &std::path::Path, tenant: &str) -> (u64, u64, u64, u64) {
-    let out = Command::new(MUSTER)
-        .args(["check", "--tenant", tenant, "--json", "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let drift = report["drift"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|f| f["count"].as_u64().unwrap())
-        .sum();
-    let n = |k: &str| report["scanned"][k].as_u64().unwrap();
-    let pending = report["pending_intents"].as_u64().unwrap();
-    (drift, pending, n("group_members"), n("memberships"))
-}
 
 #[test]
 fn a_kill_while_the_switch_derives_access_heals_after_restart_without_any_request() {

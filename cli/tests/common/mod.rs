@@ -127,3 +127,28 @@ pub fn http(
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
+
+/// `muster check --json` on the tenant: (drift, pending intents, group members, memberships).
+pub fn check(data: &Path, tenant: &str) -> (u64, u64, u64, u64) {
+    let out = Command::new(MUSTER)
+        .args(["check", "--tenant", tenant, "--json", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let drift: u64 = report["drift"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    let n = |k: &str| report["scanned"][k].as_u64().unwrap();
+    assert_eq!(out.status.code(), Some(if drift > 0 { 2 } else { 0 }));
+    let pending = report["pending_intents"].as_u64().unwrap();
+    (drift, pending, n("group_members"), n("memberships"))
+}
