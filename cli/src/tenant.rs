@@ -80,7 +80,25 @@ pub enum TenantCommand {
         /// community access through their mappings (derived at once), `off` takes it away.
         #[arg(long, value_parser = ["on", "off"])]
         sync: Option<String>,
+        /// The MIRROR guard for imports that state none: the largest share (0 to 1) of the
+        /// members in scope a MIRROR may remove (`default`: back to 0.2).
+        #[arg(long, value_parser = mirror_threshold)]
+        mirror_threshold: Option<Threshold>,
     },
+}
+
+/// A MIRROR threshold setting: a share, or the default.
+#[derive(Clone, Copy, Debug)]
+pub struct Threshold(Option<f64>);
+
+fn mirror_threshold(raw: &str) -> Result<Threshold, String> {
+    if raw == "default" {
+        return Ok(Threshold(None));
+    }
+    match raw.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(Threshold(Some(r))),
+        _ => Err(format!("{raw:?} is not a share from 0 to 1, nor `default`")),
+    }
 }
 
 /// A retention setting: days, or the default.
@@ -202,6 +220,7 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             max_concurrent,
             default_limits,
             sync,
+            mirror_threshold,
         } => {
             let t = tenant_id(&tenant)?;
             if [rate_limit, burst, max_concurrent].contains(&Some(0)) {
@@ -216,6 +235,9 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
                 .update(&t, |tenant| {
                     if let Some(Retention(days)) = deleted_user_retention_days {
                         tenant.deleted_user_retention_days = days;
+                    }
+                    if let Some(Threshold(share)) = mirror_threshold {
+                        tenant.mirror_threshold = share;
                     }
                     if default_limits {
                         tenant.limits = None;

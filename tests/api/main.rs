@@ -46,6 +46,7 @@ mod security_v1;
 mod store_contract;
 mod store_dynamo;
 mod sync_switch;
+mod tenant_settings;
 mod throttle;
 mod users;
 mod v1_auth;

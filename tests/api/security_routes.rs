@@ -106,6 +106,8 @@ pub const ROUTES: &[Route] = &[
     r("console/mod.rs", "/console/communities/{id}/imports/{job}", "GET", Console, "/console/communities/{community}/imports/{job}", ""),
     r("console/mod.rs", "/console/templates", "GET", Console, "/console/templates?operation=UPSERT&format=csv", ""),
     r("console/mod.rs", "/console/activity", "GET", Console, "/console/activity", ""),
+    r("console/mod.rs", "/console/settings", "GET", Console, "/console/settings", ""),
+    r("console/mod.rs", "/console/settings", "POST", Console, "/console/settings", "csrf={csrf}&mirror=25&retention=14"),
     r("console/mod.rs", "/console/integrations", "GET", Console, "/console/integrations", ""),
     r("console/mod.rs", "/console/integrations/sync", "POST", Console, "/console/integrations/sync", "csrf={csrf}&on=1"),
     r("console/mod.rs", "/console/integrations/tokens", "POST", Console, "/console/integrations/tokens", "csrf={csrf}&name=Sweep"),

@@ -8,3 +8,4 @@ mod imports;
 mod integrations;
 mod members;
 mod refusals;
+mod settings;

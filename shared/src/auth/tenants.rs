@@ -8,7 +8,7 @@ use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Condition, Query, StoreError, Table, Write, keys, query_all};
 
 /// A tenant's record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     /// The tenant's id, as in its URLs.
     pub id: TenantId,
@@ -34,6 +34,10 @@ pub struct Tenant {
     /// `Reconciler::drain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_pending: Option<u64>,
+    /// The MIRROR guard when an import states none: the largest share (0 to 1) of the
+    /// members in scope a MIRROR may remove (absent: 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_threshold: Option<f64>,
 }
 
 impl Tenant {
@@ -156,6 +160,7 @@ impl Tenants {
             limits: None,
             sync: Some(new.sync),
             sync_pending: None,
+            mirror_threshold: None,
         };
         let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
         let record = crate::store::Item::new(keys::tenant(&tenant.id), 1, body.clone());

@@ -57,9 +57,9 @@ impl From<AdminError> for AdminFailure {
     }
 }
 
-type Answer = Result<Response, AdminFailure>;
+pub(super) type Answer = Result<Response, AdminFailure>;
 
-fn tenant(raw: &str) -> Result<TenantId, AdminFailure> {
+pub(super) fn tenant(raw: &str) -> Result<TenantId, AdminFailure> {
     TenantId::parse(raw)
         .map_err(|_| AdminFailure(StatusCode::NOT_FOUND, format!("no tenant {raw}")))
 }
@@ -93,7 +93,10 @@ pub async fn require_operator(State(state): State<AppState>, req: Request, next:
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/tenants", post(create_tenant).get(list_tenants))
-        .route("/tenants/{t}", get(show_tenant).patch(change_tenant))
+        .route(
+            "/tenants/{t}",
+            get(show_tenant).patch(super::admin_tenant::change_tenant),
+        )
         .route("/tenants/{t}/tokens", post(issue_token).get(list_tokens))
         .route("/tenants/{t}/tokens/{id}", delete(revoke_token))
         .route(
@@ -110,10 +113,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(list_mappings).put(set_mapping).delete(remove_mapping),
         )
         .route("/tenants/{t}/admins", post(add_admin))
-        .route("/tenants/{t}/console-links", post(console_link))
+        .route(
+            "/tenants/{t}/console-links",
+            post(super::admin_tenant::console_link),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            recorded,
+            super::admin_tenant::recorded,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -121,38 +127,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         ))
 }
 
-/// Appends every successful change the operator makes to a tenant to that tenant's activity
-/// log (actor `operator`; the method and path, never the body).
-async fn recorded(
-    State(s): State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let response = next.run(req).await;
-    let tenant = path
-        .strip_prefix("/tenants/")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|t| TenantId::parse(t).ok());
-    if let Some(t) = tenant
-        && method != axum::http::Method::GET
-        && response.status().is_success()
-    {
-        let what = format!("{method} /admin{path}");
-        let event = crate::activity::Event::now(
-            crate::activity::Kind::Admin,
-            "operator",
-            &what,
-            &path,
-            response.status().as_str(),
-        );
-        s.activity.record(&t, event).await;
-    }
-    response
-}
-
-fn ok(status: StatusCode, body: Value) -> Answer {
+pub(super) fn ok(status: StatusCode, body: Value) -> Answer {
     Ok((status, Json(body)).into_response())
 }
 
@@ -436,53 +411,4 @@ async fn add_admin(
             .add_admin(&tenant(&t)?, &b.user, b.community.as_deref())
             .await?,
     )
-}
-
-#[derive(Deserialize)]
-struct ConsoleLinkBody {
-    user: String,
-}
-
-/// `POST /admin/tenants/{t}/console-links` `{"user": "<id or userName>"}`: a one-time console
-/// sign-in URL for a tenant or community administrator (201).
-async fn console_link(
-    State(s): State<AppState>,
-    Path(t): Path<String>,
-    super::origin::RequestOrigin(origin): super::origin::RequestOrigin,
-    Json(b): Json<ConsoleLinkBody>,
-) -> Answer {
-    let t = tenant(&t)?;
-    let now = chrono::Utc::now().timestamp();
-    let (user_id, link) = s.admin.console_link(&t, &b.user, now).await?;
-    ok(
-        StatusCode::CREATED,
-        crate::console::link_json(&origin, &t, &user_id, &link),
-    )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TenantChange {
-    sync: Option<bool>,
-}
-
-/// `PATCH /admin/tenants/{t}` `{"sync": true|false}`: the synchronization switch, as
-/// `muster tenant set --sync` sets it (the mapped groups are derived again at once).
-async fn change_tenant(
-    State(s): State<AppState>,
-    Path(t): Path<String>,
-    Json(b): Json<TenantChange>,
-) -> Answer {
-    let t = tenant(&t)?;
-    let mut tenant = s.admin.tenant(&t).await?;
-    let mut changed = 0;
-    if let Some(on) = b.sync {
-        let (updated, drained) = s.admin.set_sync(&t, on).await?;
-        tenant = updated;
-        changed = drained.changed;
-    }
-    let mut body = serde_json::to_value(&tenant).unwrap_or_default();
-    body["sync"] = json!(tenant.syncs());
-    body["users_changed"] = json!(changed);
-    ok(StatusCode::OK, body)
 }

@@ -1,6 +1,7 @@
 //! The axum Router every entry point serves: `muster serve`, each Lambda, and the tests.
 
 mod admin;
+mod admin_tenant;
 mod auth;
 pub mod console;
 mod discovery;
@@ -12,6 +13,7 @@ mod principal;
 mod resources;
 mod throttle;
 mod v1;
+mod v1_activity;
 mod xml;
 
 use std::sync::Arc;

@@ -20,7 +20,7 @@ use crate::activity::{Event, Kind};
 use crate::blob::UploadSpec;
 use crate::ids::random_bytes;
 use crate::import::{
-    CSV, JobState, Mode, StartError, StartImport, XLSX, delete_ratio, invite_pending,
+    CSV, JobState, Mode, StartError, StartImport, XLSX, delete_ratio_or, invite_pending,
     record_upload, template,
 };
 
@@ -36,13 +36,13 @@ pub fn routes() -> Router<AppState> {
         .route("/member_provisionings/errors", get(errors))
         .route("/member_provisionings/templates", get(templates))
         .route("/communities/{id}/invitations", post(invite))
-        .route("/activity", get(activity))
+        .route("/activity", get(super::v1_activity::activity))
 }
 
 type Params = Query<HashMap<String, String>>;
 type Answer = Result<Response, Failure>;
 
-fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Failure> {
+pub(super) fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Failure> {
     q.get(name)
         .map(String::as_str)
         .filter(|v| !v.is_empty())
@@ -152,6 +152,13 @@ async fn start(
         .get("allow_mass_delete")
         .is_some_and(|v| v == "true" || v == "1");
     let ratio = q.get("max_delete_ratio").map(String::as_str);
+    let threshold = match s.tenants.get(&who.tenant).await {
+        Ok(Some(t)) => t
+            .mirror_threshold
+            .unwrap_or(crate::import::DEFAULT_MAX_DELETE_RATIO),
+        Ok(None) => crate::import::DEFAULT_MAX_DELETE_RATIO,
+        Err(e) => return Err(Failure::internal(e)),
+    };
     let dry_run = match q.get("dry_run").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
@@ -165,7 +172,7 @@ async fn start(
         mode,
         user_id: q["user_id"].clone(),
         scope,
-        max_delete_ratio: delete_ratio(ratio, allow).map_err(not_started)?,
+        max_delete_ratio: delete_ratio_or(ratio, allow, threshold).map_err(not_started)?,
         idempotency_key: headers
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
@@ -369,53 +376,4 @@ async fn invite(
     );
     s.activity.record(&who.tenant, event).await;
     Ok(axum::Json(json!({"community_id": community, "sent": sent.len()})).into_response())
-}
-
-/// `GET /v1/activity?user_id=…&cursor=…&count=…&kind=…&actor=…&resource=…`: the tenant's
-/// activity log, newest first, for a tenant administrator. Paged as SCIM cursors are (RFC
-/// 9865): `nextCursor` names the next page and is absent on the last; a cursor not answered
-/// by this API is 400 `invalid_cursor`.
-async fn activity(State(s): State<AppState>, who: Principal, Query(q): Params) -> Answer {
-    let user = param(&q, "user_id")?;
-    acting_scope(&s, &who, user).await?;
-    let tenant_admin = s
-        .admin
-        .is_tenant_admin(&who.tenant, user)
-        .await
-        .map_err(Failure::internal)?;
-    if !tenant_admin {
-        return Err(Failure::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the activity log is for the tenant's administrators",
-        ));
-    }
-    let count = match q.get("count") {
-        None => 50,
-        Some(c) => c
-            .parse::<usize>()
-            .ok()
-            .filter(|c| (1..=200).contains(c))
-            .ok_or_else(|| Failure::bad("invalid_count", "count is a number from 1 to 200"))?,
-    };
-    let filter = super::console::activity_filter(&q);
-    let cursor = q
-        .get("cursor")
-        .map(String::as_str)
-        .filter(|c| !c.is_empty());
-    let (events, next) = s
-        .activity
-        .page(&who.tenant, &filter, cursor, count)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Invalid(_) => {
-                Failure::bad("invalid_cursor", "the cursor was not answered by this API")
-            }
-            e => Failure::internal(e),
-        })?;
-    let mut body = json!({"data": events});
-    if let Some(next) = next {
-        body["nextCursor"] = json!(next);
-    }
-    Ok(axum::Json(body).into_response())
 }

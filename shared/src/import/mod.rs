@@ -27,7 +27,8 @@ pub use reader::{Columns, Row, open_any, open_rows, template};
 pub use report::{ReportRow, RowError};
 pub use row_errors::{MAX_STORED_ERRORS, RowErrors};
 pub use start::{
-    DEFAULT_MAX_DELETE_RATIO, StartError, StartImport, delete_ratio, record_upload, start,
+    DEFAULT_MAX_DELETE_RATIO, StartError, StartImport, delete_ratio, delete_ratio_or,
+    record_upload, start,
 };
 pub use worker::{ImportContext, Outcome, run_job};
 pub use xlsx_write::write_xlsx;

@@ -76,6 +76,19 @@ pub fn delete_ratio(
     max_delete_ratio: Option<&str>,
     allow_mass_delete: bool,
 ) -> Result<f64, StartError> {
+    delete_ratio_or(
+        max_delete_ratio,
+        allow_mass_delete,
+        DEFAULT_MAX_DELETE_RATIO,
+    )
+}
+
+/// [`delete_ratio`] with `default` (the tenant's MIRROR threshold) when nothing is asked.
+pub fn delete_ratio_or(
+    max_delete_ratio: Option<&str>,
+    allow_mass_delete: bool,
+    default: f64,
+) -> Result<f64, StartError> {
     match max_delete_ratio {
         Some(r) => r
             .parse::<f64>()
@@ -83,7 +96,7 @@ pub fn delete_ratio(
             .filter(|r| (0.0..=1.0).contains(r))
             .ok_or(StartError::InvalidRatio),
         None if allow_mass_delete => Ok(1.0),
-        None => Ok(DEFAULT_MAX_DELETE_RATIO),
+        None => Ok(default),
     }
 }
 

@@ -14,6 +14,7 @@ mod groups;
 mod imports;
 mod integrations;
 mod members;
+mod settings;
 mod sign_in;
 mod views;
 
@@ -51,6 +52,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/communities/{id}/imports/{job}", get(imports::job))
         .route("/console/templates", get(imports::templates))
         .route("/console/activity", get(activity::page))
+        .route(
+            "/console/settings",
+            get(settings::page).post(settings::save),
+        )
         .route("/console/integrations", get(integrations::page))
         .route(
             "/console/integrations/tokens",
