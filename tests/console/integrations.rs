@@ -57,6 +57,15 @@ async fn a_token_made_in_the_console_works_for_scim_until_it_is_revoked_there() 
     let token = value_of(&browser, "#secret").await;
     assert!(token.starts_with("mst_"), "{token}");
     assert_eq!(scim_users(&service, &token).await, 200);
+    // A write the service refuses shows among the latest errors.
+    let url = format!("{}/tenants/{}/scim/v2/Users", service.base, service.tenant);
+    let dup = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                 "userName": "it@acme.test"});
+    let headers = [
+        ("authorization", format!("Bearer {token}")),
+        ("content-type", "application/scim+json".to_owned()),
+    ];
+    assert_eq!(http("POST", &url, &headers, &dup.to_string()).await.0, 409);
 
     browser
         .open(&format!("{}/console/integrations", service.base))
@@ -68,6 +77,11 @@ async fn a_token_made_in_the_console_works_for_scim_until_it_is_revoked_there() 
     );
     let status = browser.text("#status").await;
     assert!(status.contains("Users received"), "{status}");
+    let errors = browser.text("#scim-errors").await;
+    assert!(
+        errors.contains("POST") && errors.contains("/Users") && errors.contains("409"),
+        "{errors}"
+    );
     browser.screenshot("integrations").await;
 
     browser

@@ -36,6 +36,8 @@ struct Integrations {
     users: u64,
     groups: u64,
     last_request: String,
+    /// The latest SCIM writes answered with an error: (when, what, resource, status).
+    errors: Vec<(String, String, String, String)>,
     sync: bool,
     grants: Vec<(String, u64)>,
 }
@@ -94,6 +96,21 @@ pub async fn page(
     let t = &who.session.tenant;
     let tokens = s.tokens.list(t).await.map_err(Refusal::internal)?;
     let last_request = moment(tokens.iter().filter_map(|t| t.last_used).max());
+    let scim = crate::activity::Filter {
+        kind: Some(crate::activity::Kind::Scim),
+        ..Default::default()
+    };
+    let (recent, _) = s
+        .activity
+        .page(t, &scim, None, 200)
+        .await
+        .map_err(Refusal::internal)?;
+    let errors = recent
+        .into_iter()
+        .filter(|e| e.result.starts_with('4') || e.result.starts_with('5'))
+        .take(5)
+        .map(|e| (moment_text(&e.at), e.action, e.resource, e.result))
+        .collect();
     let pk = keys::tenant_pk(t);
     let count = |prefix: &str| SkRange::Prefix(prefix.into());
     let users = s.table.count(&pk, &count(keys::USER_PREFIX)).await;
@@ -132,6 +149,7 @@ pub async fn page(
         users: users.map_err(Refusal::internal)?,
         groups: groups.map_err(Refusal::internal)?,
         last_request,
+        errors,
         sync: tenant.syncs(),
         grants,
     }))
