@@ -7,6 +7,8 @@
 
 use std::sync::LazyLock;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +150,16 @@ pub fn decode<'k>(
     if token.len() > MAX_TOKEN_LEN || token.split('.').count() != 3 {
         return Err(JwtError::Malformed);
     }
+    // One spelling per token: each segment must be canonical base64url (RFC 7515 §2, no
+    // padding, zero trailing bits), which the crate's decoder does not insist on.
+    let segments: Vec<&str> = token.split('.').collect();
+    if segments.iter().any(|s| URL_SAFE_NO_PAD.decode(s).is_err()) {
+        return Err(if URL_SAFE_NO_PAD.decode(segments[2]).is_err() {
+            JwtError::Signature
+        } else {
+            JwtError::Malformed
+        });
+    }
     let header = jsonwebtoken::decode_header(token).map_err(|e| refusal(&e))?;
     if header.alg != Algorithm::HS256 {
         return Err(JwtError::Algorithm);
@@ -170,9 +182,6 @@ pub fn decode<'k>(
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
     use super::*;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -233,12 +242,19 @@ mod tests {
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap());
         let forged = format!("{h}.{forged_payload}.{s}");
         assert_eq!(decode(&forged, lookup, NOW), Err(JwtError::Signature));
-        let flipped = format!(
-            "{}{}",
-            &token[..token.len() - 1],
-            if token.ends_with('A') { 'B' } else { 'A' }
-        );
+        // A character inside the signature changes its bytes.
+        let at = token.len() - 10;
+        let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+        let flipped = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
         assert_eq!(decode(&flipped, lookup, NOW), Err(JwtError::Signature));
+        // The last character of a 32-byte signature carries 2 unused bits: another spelling
+        // of the same bytes is refused all the same (one spelling per token).
+        let last = token.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let value = alphabet.find(last).unwrap();
+        let respelled = alphabet.as_bytes()[value | 1] as char;
+        let respelled = format!("{}{respelled}", &token[..token.len() - 1]);
+        assert_eq!(decode(&respelled, lookup, NOW), Err(JwtError::Signature));
         let other_key = encode(&claims(), "k1", b"another key of thirty-two bytes!");
         assert_eq!(decode(&other_key, lookup, NOW), Err(JwtError::Signature));
     }
