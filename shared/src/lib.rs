@@ -19,7 +19,9 @@ pub mod import;
 pub mod queue;
 pub mod scim;
 #[cfg(feature = "aws")]
-mod sdk_error;
+mod sdk;
+#[cfg(feature = "aws")]
+pub mod secrets;
 pub mod store;
 pub mod text;
 pub mod unicode;

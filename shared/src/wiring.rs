@@ -8,12 +8,13 @@
 
 use std::sync::Arc;
 
-use crate::auth::{KeyRing, SecretsManagerKeys, SigningKeys};
+use crate::auth::{KeyRing, SigningKeys};
 use crate::blob::{Blobs, S3Blobs};
 use crate::config::Config;
 use crate::http::{AppState, Imports};
 use crate::import::{ImportContext, LocalNotifier, Notifier};
 use crate::queue::{Queue, SqsNotifier, SqsQueue};
+use crate::secrets::SecretsManagerKeys;
 use crate::store::{DynamoTable, Table};
 
 /// A missing or malformed setting.

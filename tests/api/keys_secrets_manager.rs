@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use aws_sdk_secretsmanager::Client;
 use http::StatusCode;
-use muster::auth::{KeyRing, Scope, SecretsManagerKeys, SigningKeys};
+use muster::auth::{KeyRing, Scope, SigningKeys};
 use muster::config::Config;
 use muster::http::{AppState, app};
+use muster::secrets::SecretsManagerKeys;
 
 use crate::helpers::OAuthApp;
 

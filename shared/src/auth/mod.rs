@@ -8,8 +8,6 @@ mod keyring;
 mod keys;
 mod scope;
 mod secret;
-#[cfg(feature = "aws")]
-mod secrets_manager;
 mod tenants;
 mod tokens;
 mod usage;
@@ -21,8 +19,6 @@ pub use keyring::{KeyRing, KeySource, MAX_SIGNING_AGE, MIN_RELOAD_INTERVAL};
 pub use keys::{AccessToken, KeysError, MIN_SECRET_BYTES, SigningKeys};
 pub use scope::{Scope, UnknownScope};
 pub use secret::{constant_time_eq, sha256_hex};
-#[cfg(feature = "aws")]
-pub use secrets_manager::SecretsManagerKeys;
 pub use tenants::{
     DEFAULT_RETENTION_DAYS, NewTenant, RequestLimits, Tenant, TenantError, Tenants, address_allowed,
 };

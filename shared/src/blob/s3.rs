@@ -234,7 +234,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    BlobError::Backend(crate::sdk_error::describe("S3", operation, err))
+    BlobError::Backend(crate::sdk::describe("S3", operation, err))
 }
 
 #[cfg(test)]

@@ -12,13 +12,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::admin_credentials::{
+    create_client, issue_token, list_clients, list_tokens, revoke_client, revoke_token,
+};
 use crate::admin::AdminError;
-use crate::auth::{NewClient, Scope, constant_time_eq, sha256_hex};
+use crate::auth::{constant_time_eq, sha256_hex};
 use crate::community::{GroupSelector, Role};
 use crate::ids::TenantId;
 
 /// A JSON error of the admin API.
-pub struct AdminFailure(StatusCode, String);
+pub struct AdminFailure(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for AdminFailure {
     fn into_response(self) -> Response {
@@ -160,130 +163,6 @@ async fn show_tenant(State(s): State<AppState>, Path(t): Path<String>) -> Answer
         StatusCode::OK,
         serde_json::to_value(s.admin.tenant(&tenant(&t)?).await?).unwrap_or_default(),
     )
-}
-
-#[derive(Deserialize, Default)]
-struct TokenBody {
-    #[serde(default)]
-    name: String,
-}
-
-/// `POST /admin/tenants/{t}/tokens` (optional body `{"name": "…"}`): a new SCIM token, shown
-/// once.
-async fn issue_token(
-    State(s): State<AppState>,
-    Path(t): Path<String>,
-    body: axum::body::Bytes,
-) -> Answer {
-    let t = tenant(&t)?;
-    s.admin.tenant(&t).await?;
-    let b: TokenBody = if body.is_empty() {
-        TokenBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AdminFailure(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))?
-    };
-    let token = s
-        .admin
-        .tokens
-        .issue_named(&t, &b.name)
-        .await
-        .map_err(AdminError::from)?;
-    ok(
-        StatusCode::CREATED,
-        json!({"scim_token_id": token.id, "scim_token": token.token}),
-    )
-}
-
-/// `GET /admin/tenants/{t}/tokens`: the live SCIM tokens (id, name, created, last_used).
-async fn list_tokens(State(s): State<AppState>, Path(t): Path<String>) -> Answer {
-    let t = tenant(&t)?;
-    s.admin.tenant(&t).await?;
-    let tokens = s.admin.tokens.list(&t).await.map_err(AdminError::from)?;
-    ok(StatusCode::OK, json!({ "tokens": tokens }))
-}
-
-async fn revoke_token(State(s): State<AppState>, Path((t, id)): Path<(String, String)>) -> Answer {
-    match s
-        .admin
-        .tokens
-        .revoke(&tenant(&t)?, &id)
-        .await
-        .map_err(AdminError::from)?
-    {
-        true => Ok(StatusCode::NO_CONTENT.into_response()),
-        false => Err(AdminFailure(
-            StatusCode::NOT_FOUND,
-            format!("no token {id}"),
-        )),
-    }
-}
-
-#[derive(Deserialize)]
-struct NewClientBody {
-    #[serde(default = "default_client_name")]
-    name: String,
-    #[serde(default)]
-    scopes: Vec<String>,
-    #[serde(default)]
-    allowed_ips: Vec<String>,
-    #[serde(default)]
-    acting_users: Vec<String>,
-}
-
-fn default_client_name() -> String {
-    "api client".into()
-}
-
-async fn create_client(
-    State(s): State<AppState>,
-    Path(t): Path<String>,
-    Json(b): Json<NewClientBody>,
-) -> Answer {
-    let scopes = if b.scopes.is_empty() {
-        vec![Scope::Scim, Scope::Imports]
-    } else {
-        Scope::parse_list(&b.scopes.join(" ")).map_err(|e| {
-            AdminFailure(StatusCode::BAD_REQUEST, format!("unknown scope {:?}", e.0))
-        })?
-    };
-    let new = NewClient {
-        name: b.name,
-        scopes,
-        allowed_ips: b.allowed_ips,
-        acting_users: b.acting_users,
-    };
-    let issued = s.admin.create_client(&tenant(&t)?, new).await?;
-    ok(
-        StatusCode::CREATED,
-        json!({"client_id": issued.client_id, "client_secret": issued.client_secret, "client": issued.client}),
-    )
-}
-
-async fn list_clients(State(s): State<AppState>, Path(t): Path<String>) -> Answer {
-    let clients = s
-        .admin
-        .clients
-        .list(&tenant(&t)?)
-        .await
-        .map_err(AdminError::from)?;
-    ok(StatusCode::OK, json!({ "clients": clients }))
-}
-
-async fn revoke_client(State(s): State<AppState>, Path((t, id)): Path<(String, String)>) -> Answer {
-    match s
-        .admin
-        .clients
-        .revoke(&tenant(&t)?, &id)
-        .await
-        .map_err(AdminError::from)?
-    {
-        true => Ok(StatusCode::NO_CONTENT.into_response()),
-        false => Err(AdminFailure(
-            StatusCode::NOT_FOUND,
-            format!("no client {id}"),
-        )),
-    }
 }
 
 #[derive(Deserialize)]

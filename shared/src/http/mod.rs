@@ -1,6 +1,7 @@
 //! The axum Router every entry point serves: `muster serve`, each Lambda, and the tests.
 
 mod admin;
+mod admin_credentials;
 mod admin_tenant;
 mod auth;
 pub mod console;

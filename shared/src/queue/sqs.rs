@@ -36,10 +36,7 @@ impl SqsQueue {
 
     /// A client from the standard AWS environment (`AWS_ENDPOINT_URL` honoured).
     pub async fn client_from_env() -> Client {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Client::new(&config)
+        Client::new(&crate::sdk::config_from_env().await)
     }
 }
 

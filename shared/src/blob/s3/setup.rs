@@ -15,7 +15,7 @@ const S3_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_S3";
 /// A client configured by `aws_config`'s default chain; path-style when an endpoint URL is
 /// configured (an emulator rarely resolves `{bucket}.{host}`).
 pub async fn client_from_env() -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let config = crate::sdk::config_from_env().await;
     let custom_endpoint = config.endpoint_url().is_some()
         || std::env::var_os(S3_ENDPOINT_VAR).is_some_and(|v| !v.is_empty());
     let s3 = aws_sdk_s3::config::Builder::from(&config)

@@ -228,7 +228,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Backend(crate::sdk_error::describe("DynamoDB", operation, err))
+    StoreError::Backend(crate::sdk::describe("DynamoDB", operation, err))
 }
 
 /// A request builder of the SDK that could not be completed (a missing required field).

@@ -1,13 +1,11 @@
-//! The signing keys read from an AWS Secrets Manager secret (its `SecretString`, in the JSON
-//! of [`SigningKeys::to_json`]). The functions need only `secretsmanager:GetSecretValue` on
-//! that one secret.
+//! The AWS adapter of the signing-key port (`auth::KeySource`): the keys read from a Secrets
+//! Manager secret (its `SecretString`, in the JSON of [`SigningKeys::to_json`]). The functions
+//! need only `secretsmanager:GetSecretValue` on that one secret.
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
-use super::keyring::KeySource;
-use super::keys::{KeysError, SigningKeys};
+use crate::auth::{KeySource, KeysError, SigningKeys};
 
 /// A secret holding a key set.
 pub struct SecretsManagerKeys {
@@ -26,10 +24,7 @@ impl SecretsManagerKeys {
 
     /// A client configured from the standard `AWS_*` variables, `AWS_ENDPOINT_URL` included.
     pub async fn client_from_env() -> Client {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Client::new(&config)
+        Client::new(&crate::sdk::config_from_env().await)
     }
 }
 
@@ -45,11 +40,8 @@ impl KeySource for SecretsManagerKeys {
             .send()
             .await
             .map_err(|e| {
-                KeysError::Invalid(format!(
-                    "reading secret {}: {}",
-                    self.secret_id,
-                    DisplayErrorContext(&e)
-                ))
+                let failure = crate::sdk::describe("SecretsManager", "GetSecretValue", e);
+                KeysError::Invalid(format!("reading secret {}: {failure}", self.secret_id))
             })?;
         let json = out.secret_string().ok_or_else(|| {
             KeysError::Invalid(format!("secret {} holds no SecretString", self.secret_id))

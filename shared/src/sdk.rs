@@ -1,5 +1,6 @@
-//! How the AWS adapters report SDK failures: the whole error chain goes to the log, callers get
-//! a short text naming the service, the operation and the error code, never the message.
+//! What the AWS adapters share: the SDK configuration from the environment, and how SDK
+//! failures are reported (the whole error chain goes to the log, callers get a short text
+//! naming the service, the operation and the error code, never the message).
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -19,4 +20,12 @@ where
         _ => "unknown error",
     };
     format!("{service} {operation} failed ({what})")
+}
+
+/// The SDK configuration of `aws_config`'s default chain: region, credentials and
+/// `AWS_ENDPOINT_URL` from the standard `AWS_*` variables.
+pub(crate) async fn config_from_env() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
