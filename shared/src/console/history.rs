@@ -56,13 +56,11 @@ fn past_import(v: &Value) -> PastImport {
     }
 }
 
-/// The tenant's imports whose scope includes `community`, newest first; previews (dry runs)
-/// are left out unless `with_previews`.
-pub async fn imports_of(
+/// Every import of the tenant, previews (dry runs) included, newest first: one query of the
+/// tenant's job records.
+pub async fn all_imports(
     table: &Arc<dyn Table>,
     t: &TenantId,
-    community: &str,
-    with_previews: bool,
 ) -> Result<Vec<PastImport>, StoreError> {
     let query = Query {
         pk: keys::tenant_pk(t),
@@ -77,11 +75,26 @@ pub async fn imports_of(
     for item in query_all(&**table, query).await? {
         let v: Value = serde_json::from_slice(&item.body)
             .map_err(|e| StoreError::Backend(format!("corrupt job: {e}")))?;
-        let job = past_import(&v);
-        if job.scope.iter().any(|c| c == community) && (with_previews || !job.dry_run) {
-            out.push(job);
-        }
+        out.push(past_import(&v));
     }
     out.reverse();
     Ok(out)
+}
+
+impl PastImport {
+    /// Whether this is a real import (not a preview) touching `community`.
+    pub fn applied_to(&self, community: &str) -> bool {
+        !self.dry_run && self.scope.iter().any(|c| c == community)
+    }
+}
+
+/// The tenant's real imports (not previews) whose scope includes `community`, newest first.
+pub async fn imports_of(
+    table: &Arc<dyn Table>,
+    t: &TenantId,
+    community: &str,
+) -> Result<Vec<PastImport>, StoreError> {
+    let mut all = all_imports(table, t).await?;
+    all.retain(|job| job.applied_to(community));
+    Ok(all)
 }

@@ -69,7 +69,7 @@ pub async fn page(
     };
     let mut history = Vec::new();
     let mut names: HashMap<String, String> = HashMap::new();
-    for job in imports_of(&s.table, t, &id, false)
+    for job in imports_of(&s.table, t, &id)
         .await
         .map_err(Refusal::internal)?
         .into_iter()

@@ -11,7 +11,7 @@ use super::views::{self, CommunityLine, MemberLine};
 use super::{Refusal, Signed, html};
 use crate::activity::Kind;
 use crate::community::{Memberships, Status};
-use crate::console::history::imports_of;
+use crate::console::history::all_imports;
 use crate::console::members::{MemberQuery, Origin, SCAN_BUDGET, page};
 use crate::http::AppState;
 use crate::import::invite_pending;
@@ -48,6 +48,7 @@ fn parse_status(s: &str) -> Option<Status> {
 pub async fn home(State(s): State<AppState>, who: Signed) -> Result<Response, Refusal> {
     let t = &who.session.tenant;
     let memberships = Memberships::new(s.table.clone());
+    let imports = all_imports(&s.table, t).await.map_err(Refusal::internal)?;
     let mut communities = Vec::new();
     for id in who.scope.communities() {
         let Some(c) = s.communities.get(t, id).await.map_err(Refusal::internal)? else {
@@ -65,10 +66,7 @@ pub async fn home(State(s): State<AppState>, who: Signed) -> Result<Response, Re
             .await
             .map_err(Refusal::internal)?
             .len() as u64;
-        let last = imports_of(&s.table, t, id, false)
-            .await
-            .map_err(Refusal::internal)?;
-        let last_import = last.first().map_or_else(
+        let last_import = imports.iter().find(|j| j.applied_to(id)).map_or_else(
             || "never".to_owned(),
             |j| {
                 format!(
