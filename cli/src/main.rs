@@ -1,5 +1,6 @@
 //! `muster`: run the service locally and administer tenants.
 
+mod audit;
 mod aws;
 mod check;
 mod client;
@@ -133,6 +134,7 @@ async fn main() -> std::process::ExitCode {
         Command::Check(args) => return exit_code(check::check(args).await),
         command => command,
     };
+    let change = audit::change_of(&command);
     let result = match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Tenant(cmd) => tenant::tenant(cmd).await,
@@ -148,7 +150,12 @@ async fn main() -> std::process::ExitCode {
         Command::Aws(cmd) => aws::run(cmd).await,
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            if let Some(change) = change {
+                change.record().await;
+            }
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("muster: {e:#}");
             std::process::ExitCode::FAILURE

@@ -100,10 +100,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let blobs = args.data.data.join("blobs");
         muster::http::Imports::local_with(table.clone(), blobs, args.import_concurrency).await
     };
-    muster::directory::Maintenance::new(table.clone()).spawn(
-        std::time::Duration::from_millis(args.reconcile_interval_ms),
-        std::time::Duration::from_secs(args.purge_interval_s),
-    );
+    muster::directory::Maintenance::new(table.clone())
+        .with_invitations(imports.notifier.clone())
+        .spawn(
+            std::time::Duration::from_millis(args.reconcile_interval_ms),
+            std::time::Duration::from_secs(args.purge_interval_s),
+        );
     let activity = muster::activity::Activity::batched(table.clone());
     let state = AppState::new(table, config)
         .with_keys(keys)

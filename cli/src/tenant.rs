@@ -84,6 +84,11 @@ pub enum TenantCommand {
         /// members in scope a MIRROR may remove (`default`: back to 0.2).
         #[arg(long, value_parser = mirror_threshold)]
         mirror_threshold: Option<Threshold>,
+        /// Automatic invitations: `on` sends every member created from now on its invitation
+        /// without an administrator asking (by the maintenance drain); `off` (the default)
+        /// leaves invitations to the administrators.
+        #[arg(long, value_parser = ["on", "off"])]
+        auto_invite: Option<String>,
     },
 }
 
@@ -221,6 +226,7 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             default_limits,
             sync,
             mirror_threshold,
+            auto_invite,
         } => {
             let t = tenant_id(&tenant)?;
             if [rate_limit, burst, max_concurrent].contains(&Some(0)) {
@@ -238,6 +244,9 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
                     }
                     if let Some(Threshold(share)) = mirror_threshold {
                         tenant.mirror_threshold = share;
+                    }
+                    if let Some(on) = &auto_invite {
+                        tenant.set_auto_invite(on == "on");
                     }
                     if default_limits {
                         tenant.limits = None;

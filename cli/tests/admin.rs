@@ -74,6 +74,11 @@ fn tenant_create_prints_a_client_and_a_first_administrator() {
         ],
     );
     assert!(wrong.contains("not a number of days"), "{wrong}");
+    assert!(shown.get("auto_invite_since").is_none(), "off by default");
+    for (switch, on) in [("on", true), ("off", false)] {
+        let set = &["tenant", "set", "--tenant", tenant, "--auto-invite", switch];
+        assert_eq!(muster(&data, set)["auto_invite_since"].is_string(), on);
+    }
     let clients = muster(&data, &["client", "list", "--tenant", tenant]);
     assert_eq!(clients[0]["client_id"], t["client_id"]);
     assert!(
@@ -291,4 +296,41 @@ fn tokens_are_issued_with_a_name_and_listed_without_their_secrets() {
     );
     assert_eq!(listed[1]["id"], issued["scim_token_id"]);
     assert_eq!(listed[1]["last_used"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn changes_made_from_the_command_line_appear_in_the_tenants_activity_log() {
+    let data = data_dir("audit");
+    let t = muster(&data, &["tenant", "create", "--name", "Acme"]);
+    let tenant = t["tenant_id"].as_str().unwrap().to_owned();
+    let issued = muster(
+        &data,
+        &["token", "issue", "--tenant", &tenant, "--name", "okta"],
+    );
+    let id = issued["scim_token_id"].as_str().unwrap();
+    muster(&data, &["token", "revoke", "--tenant", &tenant, "--id", id]);
+    muster(&data, &["token", "list", "--tenant", &tenant]);
+
+    let table = muster::store::EmbeddedTable::open(&data.join("muster.redb")).unwrap();
+    let log = muster::activity::Activity::new(std::sync::Arc::new(table));
+    let t = muster::ids::TenantId::parse(&tenant).unwrap();
+    let filter = muster::activity::Filter::default();
+    let (events, _) = log.page(&t, &filter, None, 50).await.unwrap();
+    let seen: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.resource.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("operator (command line)", "muster token revoke", id),
+            ("operator (command line)", "muster token issue", "okta"),
+        ],
+        "newest first, reads leave nothing"
+    );
+    assert!(
+        !format!("{events:?}").contains(issued["scim_token"].as_str().unwrap()),
+        "never a secret"
+    );
+    std::fs::remove_dir_all(&data).unwrap();
 }

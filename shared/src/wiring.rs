@@ -80,6 +80,15 @@ pub fn notifier_from_env(table: Arc<dyn Table>, sqs: aws_sdk_sqs::Client) -> Arc
     }
 }
 
+/// The scheduled maintenance of the table, sending the invitations due through the
+/// notifier of [`notifier_from_env`].
+pub async fn maintenance_from_env() -> Result<crate::directory::Maintenance, WiringError> {
+    let table = table_from_env().await?;
+    let sqs = SqsQueue::client_from_env().await;
+    let notifier = notifier_from_env(table.clone(), sqs);
+    Ok(crate::directory::Maintenance::new(table).with_invitations(notifier))
+}
+
 /// The whole HTTP state of a Lambda function.
 pub async fn state_from_env() -> Result<AppState, WiringError> {
     let table = table_from_env().await?;

@@ -4,6 +4,7 @@ mod acting_users;
 mod activity;
 mod admin;
 mod auth;
+mod auto_invite;
 mod blob_s3;
 mod bulk;
 mod communities;

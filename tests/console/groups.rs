@@ -5,23 +5,9 @@
 use std::time::Duration;
 
 use muster::community::{Memberships, Role};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::{Browser, Service, browser_available, http};
-
-async fn scim(service: &Service, method: &str, path: &str, body: Value) -> Value {
-    let url = format!("{}/tenants/{}/scim/v2{path}", service.base, service.tenant);
-    let headers = [
-        ("authorization", format!("Bearer {}", service.scim_token)),
-        ("content-type", "application/scim+json".to_owned()),
-    ];
-    let (status, text) = http(method, &url, &headers, &body.to_string()).await;
-    assert!(
-        (200..300).contains(&status),
-        "{method} {path}: {status} {text}"
-    );
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
+use crate::harness::{Browser, Service, browser_available};
 
 /// The role `user` holds in Sales once background re-derivation settles (`None`: no access).
 async fn settled_role(service: &Service, user: &str, want: Option<Role>) -> Option<Role> {
@@ -47,8 +33,7 @@ async fn a_group_mapped_in_the_console_gives_its_members_the_role_until_the_mapp
         return;
     }
     let service = Service::start(0).await;
-    let user = scim(
-        &service,
+    let user = service.scim(
         "POST",
         "/Users",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "rep@acme.test"}),
@@ -57,8 +42,7 @@ async fn a_group_mapped_in_the_console_gives_its_members_the_role_until_the_mapp
         .as_str()
         .unwrap()
         .to_owned();
-    scim(
-        &service,
+    service.scim(
         "POST",
         "/Groups",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales Reps",
@@ -154,8 +138,7 @@ async fn a_group_mapped_in_the_console_gives_its_members_the_role_until_the_mapp
         .unwrap();
     browser.click("#map-by-name").await;
     browser.wait_for_text("waiting for the group").await;
-    scim(
-        &service,
+    service.scim(
         "POST",
         "/Groups",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineers",

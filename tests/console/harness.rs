@@ -145,6 +145,27 @@ impl Service {
         }
     }
 
+    /// Sends a SCIM request with the tenant's token; answers its JSON body (`Null` when
+    /// empty), failing the test on any status outside 2xx.
+    pub async fn scim(
+        &self,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let url = format!("{}/tenants/{}/scim/v2{path}", self.base, self.tenant);
+        let headers = [
+            ("authorization", format!("Bearer {}", self.scim_token)),
+            ("content-type", "application/scim+json".to_owned()),
+        ];
+        let (status, text) = http(method, &url, &headers, &body.to_string()).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {text}"
+        );
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
     /// A fresh one-time sign-in URL for `user`.
     pub async fn link(&self, user: &str) -> String {
         let now = chrono_now();

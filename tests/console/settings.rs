@@ -1,4 +1,12 @@
-//! The settings page: errors come back next to their fields; saved values show again.
+//! The settings page: errors come back next to their fields; saved values show again; with
+//! automatic invitations ticked, a member the identity provider pushes is invited unasked.
+
+use std::sync::Arc;
+
+use muster::community::{GroupSelector, Role};
+use muster::directory::{Maintenance, Task};
+use muster::import::LocalNotifier;
+use serde_json::json;
 
 use crate::harness::{Browser, Service, browser_available};
 
@@ -43,5 +51,77 @@ async fn settings_are_checked_field_by_field_then_saved() {
     let shown = browser.find("#mirror").await.prop("value").await.unwrap();
     assert_eq!(shown.as_deref(), Some("5"));
     browser.screenshot("settings").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_member_pushed_after_ticking_automatic_invitations_is_invited_unasked() {
+    if !browser_available() {
+        return;
+    }
+    let service = Service::start(0).await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&service.link(&service.tenant_admin).await)
+        .await;
+    browser.click("#settings-link").await;
+    browser
+        .wait_for_text("Send invitations automatically")
+        .await;
+    let ticked = || async { browser.find("#auto_invite").await.prop("checked").await };
+    assert_eq!(
+        ticked().await.unwrap().as_deref(),
+        Some("false"),
+        "off by default"
+    );
+    browser.click("#auto_invite").await;
+    browser.click("#save-settings").await;
+    browser.wait_for_text("Settings saved.").await;
+    assert_eq!(ticked().await.unwrap().as_deref(), Some("true"));
+    let tenant = service.admin.tenant(&service.tenant).await.unwrap();
+    assert!(tenant.auto_invites());
+
+    let user = service
+        .scim(
+            "POST",
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new@acme.test"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group = service
+        .scim(
+            "POST",
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Reps",
+                   "members": [{"value": user}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = &service.tenant;
+    let by_id = GroupSelector::Id(group);
+    service
+        .admin
+        .set_mapping(t, by_id, &service.sales, Role::Member)
+        .await
+        .unwrap();
+    service.admin.set_sync(t, true).await.unwrap();
+    // The scheduled drain, as `muster serve` runs it every second.
+    let notifier = Arc::new(LocalNotifier::new(service.table.clone()));
+    Maintenance::new(service.table.clone())
+        .with_invitations(notifier)
+        .run(&Task::Drain)
+        .await
+        .unwrap();
+
+    let page = format!("{}/console/communities/{}", service.base, service.sales);
+    browser.open(&page).await;
+    browser.wait_for_text("new@acme.test").await;
+    let table = browser.text("#members").await;
+    assert!(table.contains("Invitation sent"), "{table}");
     browser.close().await;
 }

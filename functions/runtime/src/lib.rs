@@ -131,8 +131,7 @@ pub async fn maintenance(
 /// Runs the scheduled directory maintenance (drain, check, purge).
 pub async fn run_maintenance() -> Result<(), Error> {
     init_logs();
-    let table = muster::wiring::table_from_env().await?;
-    let m = muster::directory::Maintenance::new(table);
+    let m = muster::wiring::maintenance_from_env().await?;
     let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let m = m.clone();
         async move { maintenance(&m, event.payload).await }

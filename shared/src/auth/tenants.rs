@@ -38,12 +38,31 @@ pub struct Tenant {
     /// members in scope a MIRROR may remove (absent: 0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror_threshold: Option<f64>,
+    /// When automatic invitations were turned on (RFC 3339); absent while they are off (the
+    /// default). While set, every member created in a community is sent its invitation
+    /// without an administrator asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_invite_since: Option<String>,
 }
 
 impl Tenant {
     /// Whether groups grant access through their mappings now.
     pub fn syncs(&self) -> bool {
         self.sync.unwrap_or(true)
+    }
+
+    /// Whether members created now are sent their invitation automatically.
+    pub fn auto_invites(&self) -> bool {
+        self.auto_invite_since.is_some()
+    }
+
+    /// Turns automatic invitations on (from now, keeping an earlier start) or off.
+    pub fn set_auto_invite(&mut self, on: bool) {
+        match (on, &self.auto_invite_since) {
+            (true, Some(_)) => {}
+            (true, None) => self.auto_invite_since = Some(now_rfc3339()),
+            (false, _) => self.auto_invite_since = None,
+        }
     }
 }
 
@@ -161,6 +180,7 @@ impl Tenants {
             sync: Some(new.sync),
             sync_pending: None,
             mirror_threshold: None,
+            auto_invite_since: None,
         };
         let body = serde_json::to_vec(&tenant).expect("a tenant serialises");
         let record = crate::store::Item::new(keys::tenant(&tenant.id), 1, body.clone());

@@ -148,16 +148,26 @@ impl Mappings {
     /// switch is on, none while it is off (or when the tenant is gone). Every derivation and
     /// `muster check` read mappings through here, so the switch is part of the invariant.
     pub async fn in_force(&self, t: &TenantId) -> Result<Vec<Mapping>, StoreError> {
+        Ok(self.in_force_with_invites(t).await?.0)
+    }
+
+    /// [`in_force`](Self::in_force), and whether the tenant invites members it creates
+    /// automatically, from the same read of the tenant's record.
+    pub async fn in_force_with_invites(
+        &self,
+        t: &TenantId,
+    ) -> Result<(Vec<Mapping>, bool), StoreError> {
         let Some(item) = self.table.get(&keys::tenant(t)).await? else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         };
         let tenant: crate::auth::Tenant = serde_json::from_slice(&item.body)
             .map_err(|e| StoreError::Backend(format!("corrupt tenant: {e}")))?;
-        if tenant.syncs() {
-            self.list(t).await
+        let mappings = if tenant.syncs() {
+            self.list(t).await?
         } else {
-            Ok(Vec::new())
-        }
+            Vec::new()
+        };
+        Ok((mappings, tenant.auto_invites()))
     }
 }
 

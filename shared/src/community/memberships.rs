@@ -82,6 +82,22 @@ impl Memberships {
             .transpose()
     }
 
+    /// The memberships of `users` in `community`, in their order (`None` where there is
+    /// none), read in batches rather than one request per user.
+    pub async fn many(
+        &self,
+        t: &TenantId,
+        community: &str,
+        users: &[String],
+    ) -> Result<Vec<Option<Membership>>, StoreError> {
+        let keys: Vec<Key> = users.iter().map(|u| by_user(t, u, community)).collect();
+        let items = self.table.get_many(&keys).await?;
+        items
+            .iter()
+            .map(|i| i.as_ref().map(|i| decode(i).map(|(m, _)| m)).transpose())
+            .collect()
+    }
+
     /// Adds `source` (replacing a source of the same origin) to the membership of `user` in
     /// `community`, creating it with a pending invitation if needed.
     pub async fn grant(

@@ -3,6 +3,7 @@
 
 mod batch;
 mod communities;
+mod due;
 mod mapping;
 mod memberships;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use batch::{Edit, MembershipEdit};
 pub use communities::{COMMUNITY_SCHEMA, Communities, Community};
+pub use due::{Due, InvitationsDue, STALE_AFTER_S};
 pub use mapping::{GroupSelector, Mapping, Mappings, given_by};
 pub use memberships::{Change, Memberships, decode as decode_membership, reverse_body};
 

@@ -15,7 +15,9 @@ use super::intent::{Intents, Target};
 
 use futures_util::future::join_all;
 
-use crate::community::{Mapping, Mappings, Membership, Memberships, Source, given_by};
+use crate::community::{
+    Change, InvitationsDue, Mapping, Mappings, Membership, Memberships, Source, given_by,
+};
 use crate::ids::TenantId;
 use crate::store::{
     Condition, Item, MAX_TRANSACTION_ITEMS, Query, StoreError, Table, Write, keys, query_all,
@@ -107,7 +109,8 @@ pub(crate) fn display_name(item: &Item) -> String {
 }
 
 /// The writes that bring one user's derived state in line with the directory: member items
-/// of groups it may not be in, and its memberships' group sources.
+/// of groups it may not be in, and its memberships' group sources; and the communities where
+/// those writes create a membership.
 pub(crate) fn plan_user(
     memberships: &Memberships,
     t: &TenantId,
@@ -116,8 +119,8 @@ pub(crate) fn plan_user(
     links: UserLinks,
     names: Vec<Option<String>>,
     mappings: &[Mapping],
-) -> Vec<Write> {
-    let mut writes = Vec::new();
+) -> (Vec<Write>, Vec<String>) {
+    let (mut writes, mut created) = (Vec::new(), Vec::new());
     let mut groups = Vec::new();
     for (group, name) in links.groups.into_iter().zip(names) {
         match name {
@@ -153,11 +156,14 @@ pub(crate) fn plan_user(
         let planned = memberships.plan(t, user, &community, now, |sources| {
             *sources = with_group_sources(sources, &wanted);
         });
-        if let Some((w, _)) = planned {
+        if let Some((w, change)) = planned {
+            if change == Change::Created {
+                created.push(community);
+            }
             writes.extend(w);
         }
     }
-    writes
+    (writes, created)
 }
 
 /// Recomputes users' derived state for their pending intents.
@@ -166,6 +172,7 @@ pub struct UserDerivation {
     table: Arc<dyn Table>,
     memberships: Memberships,
     mappings: Mappings,
+    due: InvitationsDue,
 }
 
 /// Users recomputed at once (their intents and the mappings read once for all).
@@ -177,6 +184,7 @@ impl UserDerivation {
         Self {
             memberships: Memberships::new(table.clone()),
             mappings: Mappings::new(table.clone()),
+            due: InvitationsDue::new(table.clone()),
             table,
         }
     }
@@ -194,10 +202,10 @@ impl UserDerivation {
             let targets: Vec<Target> = batch.iter().map(|u| Target::User(u.clone())).collect();
             let keys: Vec<_> = targets.iter().map(|x| x.key(t)).collect();
             let nonces = self.table.get_many(&keys).await?;
-            let mappings = self.mappings.in_force(t).await?;
+            let (mappings, invite) = self.mappings.in_force_with_invites(t).await?;
             let work = targets.iter().zip(nonces).filter_map(|(target, item)| {
                 let nonce = item?.version;
-                Some(self.settle(t, target, nonce, &mappings))
+                Some(self.settle(t, target, nonce, (&mappings, invite)))
             });
             for done in join_all(work).await {
                 changed += u64::from(done?);
@@ -213,7 +221,7 @@ impl UserDerivation {
         t: &TenantId,
         target: &Target,
         nonce: u64,
-        mappings: &[Mapping],
+        policy: (&[Mapping], bool),
     ) -> Result<bool, StoreError> {
         let (mut nonce, mut fresh) = (nonce, None);
         for attempt in 0..ATTEMPTS {
@@ -222,10 +230,10 @@ impl UserDerivation {
                     return Ok(false);
                 };
                 nonce = item.version;
-                fresh = Some(self.mappings.in_force(t).await?);
+                fresh = Some(self.mappings.in_force_with_invites(t).await?);
             }
-            let mappings = fresh.as_deref().unwrap_or(mappings);
-            match self.attempt(t, target, nonce, mappings).await {
+            let policy = fresh.as_ref().map_or(policy, |(m, i)| (m.as_slice(), *i));
+            match self.attempt(t, target, nonce, policy).await {
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 done => return done,
             }
@@ -238,7 +246,7 @@ impl UserDerivation {
         t: &TenantId,
         target: &Target,
         nonce: u64,
-        mappings: &[Mapping],
+        (mappings, invite): (&[Mapping], bool),
     ) -> Result<bool, StoreError> {
         let Target::User(user) = target else {
             return Ok(false);
@@ -246,7 +254,13 @@ impl UserDerivation {
         let live = self.table.get(&keys::user(t, user)).await?.is_some();
         let links = links(&*self.table, t, user).await?;
         let names = group_names(&*self.table, t, &links.groups).await?;
-        let writes = plan_user(&self.memberships, t, user, live, links, names, mappings);
+        let (writes, created) = plan_user(&self.memberships, t, user, live, links, names, mappings);
+        // The mark goes first: a crash before the memberships land leaves a mark the drain
+        // drops once stale, never a new member who is not invited.
+        if invite && !created.is_empty() {
+            let due: Vec<_> = created.into_iter().map(|c| (c, user.clone())).collect();
+            self.due.mark(t, &due).await?;
+        }
         let wrote = !writes.is_empty();
         commit_held(&*self.table, t, target, nonce, writes).await?;
         Ok(wrote)

@@ -11,6 +11,7 @@ use super::check::{Checker, Report};
 use super::{Drained, Lifecycle, Reconciler};
 use crate::auth::{DEFAULT_RETENTION_DAYS, Tenant, Tenants};
 use crate::ids::{TenantId, days_ago};
+use crate::import::{Notifier, send_due};
 use crate::store::{StoreError, Table};
 
 /// One scheduled task, as the event that asks for it (`{"task": "drain"}`,
@@ -51,6 +52,9 @@ pub enum Done {
     Drain {
         /// The totals.
         drained: Drained,
+        /// Invitations sent because they were due (members created while automatic
+        /// invitations are on).
+        invited: u64,
         /// Tenants that failed (logged).
         failed: Vec<String>,
     },
@@ -86,12 +90,23 @@ impl Done {
 #[derive(Clone)]
 pub struct Maintenance {
     table: Arc<dyn Table>,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl Maintenance {
     /// Maintenance over `table`.
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { table }
+        Self {
+            table,
+            notifier: None,
+        }
+    }
+
+    /// Maintenance whose drain also sends the invitations due (members created while their
+    /// tenant invites automatically) through `notifier`.
+    pub fn with_invitations(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -109,7 +124,7 @@ impl Maintenance {
         match task {
             Task::Drain => {
                 let reconciler = Reconciler::new(self.table.clone());
-                let mut drained = Drained::default();
+                let (mut drained, mut invited) = (Drained::default(), 0);
                 for tenant in &tenants {
                     match reconciler.drain(&tenant.id).await {
                         Ok(d) => {
@@ -119,8 +134,18 @@ impl Maintenance {
                         }
                         Err(e) => fail(&mut failed, &tenant.id, "draining", &e),
                     }
+                    if let Some(notifier) = &self.notifier {
+                        match send_due(&self.table, &**notifier, &tenant.id).await {
+                            Ok(n) => invited += n as u64,
+                            Err(e) => fail(&mut failed, &tenant.id, "inviting", &e),
+                        }
+                    }
                 }
-                Ok(Done::Drain { drained, failed })
+                Ok(Done::Drain {
+                    drained,
+                    invited,
+                    failed,
+                })
             }
             Task::Check { repair } => {
                 let mut checked = Vec::new();
@@ -207,10 +232,15 @@ impl Maintenance {
     /// Runs `task` and logs what it did when it did something.
     async fn log(&self, task: &Task) {
         match self.run(task).await {
-            Ok(Done::Drain { drained: d, .. }) if d.groups + d.users > 0 => tracing::info!(
+            Ok(Done::Drain {
+                drained: d,
+                invited,
+                ..
+            }) if d.groups + d.users + invited > 0 => tracing::info!(
                 groups = d.groups,
                 users = d.users,
                 changed = d.changed,
+                invited,
                 "intents drained"
             ),
             Ok(Done::Purge { purged, .. }) if purged > 0 => {

@@ -68,10 +68,12 @@ pub(super) async fn console_link(
 #[serde(deny_unknown_fields)]
 pub(super) struct TenantChange {
     sync: Option<bool>,
+    auto_invite: Option<bool>,
 }
 
-/// `PATCH /admin/tenants/{t}` `{"sync": true|false}`: the synchronization switch, as
-/// `muster tenant set --sync` sets it (the mapped groups are derived again at once).
+/// `PATCH /admin/tenants/{t}` `{"sync": true|false, "auto_invite": true|false}`: the
+/// synchronization switch, as `muster tenant set --sync` sets it (the mapped groups are
+/// derived again at once), and automatic invitations (`--auto-invite`).
 pub(super) async fn change_tenant(
     State(s): State<AppState>,
     Path(t): Path<String>,
@@ -85,8 +87,17 @@ pub(super) async fn change_tenant(
         tenant = updated;
         changed = drained.changed;
     }
+    if let Some(on) = b.auto_invite {
+        tenant = s
+            .tenants
+            .update(&t, |tenant| tenant.set_auto_invite(on))
+            .await
+            .map_err(crate::admin::AdminError::from)?
+            .ok_or_else(|| crate::admin::AdminError::NotFound(format!("no tenant {t}")))?;
+    }
     let mut body = serde_json::to_value(&tenant).unwrap_or_default();
     body["sync"] = json!(tenant.syncs());
+    body["auto_invite"] = json!(tenant.auto_invites());
     body["users_changed"] = json!(changed);
     ok(StatusCode::OK, body)
 }

@@ -22,7 +22,7 @@ mod xlsx_write;
 use serde::{Deserialize, Serialize};
 
 pub use jobs::{Job, JobStore, NewJob};
-pub use notify::{LocalNotifier, Notifier, invite_pending};
+pub use notify::{LocalNotifier, Notifier, invite_pending, send_due};
 pub use reader::{Columns, Row, open_any, open_rows, template};
 pub use report::{ReportRow, RowError};
 pub use row_errors::{MAX_STORED_ERRORS, RowErrors};

@@ -81,7 +81,9 @@ impl Notifier for LocalNotifier {
 
 /// Sends the pending invitations of `community` (all of them, or only those of `only`) and
 /// marks them sent; answers the users invited. Suspended (inactive) and soft-deleted members
-/// are never invited. The `/v1` API and the console both invite through here.
+/// are never invited. The `/v1` API, the console and automatic invitations all invite
+/// through here. With `only`, just those members' memberships are read (in batches), never
+/// the whole community.
 ///
 /// Notified first, then marked: a failure in between sends an invitation twice at worst
 /// (messages carry an id to deduplicate on), never loses one.
@@ -94,12 +96,21 @@ pub async fn invite_pending(
 ) -> Result<Vec<String>, StoreError> {
     use crate::community::{Memberships, Status};
     let memberships = Memberships::new(table.clone());
-    let mut pending = memberships
-        .with_status(t, community, Status::Invited)
-        .await?;
-    if let Some(only) = only {
-        pending.retain(|u| only.contains(u));
-    }
+    let pending = match only {
+        None => {
+            memberships
+                .with_status(t, community, Status::Invited)
+                .await?
+        }
+        Some(only) => {
+            let found = memberships.many(t, community, only).await?;
+            only.iter()
+                .zip(found)
+                .filter(|(_, m)| m.as_ref().is_some_and(|m| m.status == Status::Invited))
+                .map(|(u, _)| u.clone())
+                .collect()
+        }
+    };
     let pending = crate::directory::Lifecycle::new(table.clone())
         .entitled(t, &pending)
         .await?;
@@ -113,4 +124,66 @@ pub async fn invite_pending(
             Status::InvitationSent,
         )
         .await
+}
+
+/// Marks due the members of `community` whose invitation is pending and whose membership
+/// was created at or after `since` (RFC 3339): the members an import created.
+pub async fn mark_created_since(
+    table: &Arc<dyn Table>,
+    t: &TenantId,
+    community: &str,
+    since: &str,
+) -> Result<(), StoreError> {
+    use crate::community::{InvitationsDue, Memberships, Status};
+    let memberships = Memberships::new(table.clone());
+    let pending = memberships
+        .with_status(t, community, Status::Invited)
+        .await?;
+    for users in pending.chunks(500) {
+        let found = memberships.many(t, community, users).await?;
+        let new: Vec<(String, String)> = found
+            .into_iter()
+            .flatten()
+            .filter(|m| m.status == Status::Invited && m.created.as_str() >= since)
+            .map(|m| (community.to_owned(), m.user))
+            .collect();
+        InvitationsDue::new(table.clone()).mark(t, &new).await?;
+    }
+    Ok(())
+}
+
+/// Sends a tenant's invitations due (see [`crate::community::InvitationsDue`]) and clears
+/// their marks; answers how many invitations went out. A mark whose member is no longer
+/// pending (invited meanwhile, suspended, removed) is cleared without sending; one whose
+/// membership does not exist yet is kept until it is stale, as its write may still land.
+pub async fn send_due(
+    table: &Arc<dyn Table>,
+    notifier: &dyn Notifier,
+    t: &TenantId,
+) -> Result<usize, StoreError> {
+    use crate::community::{InvitationsDue, Memberships};
+    let due = InvitationsDue::new(table.clone());
+    let marks = due.list(t).await?;
+    let now = chrono::Utc::now();
+    let mut sent = 0;
+    for batch in marks.chunk_by(|a, b| a.community == b.community) {
+        for batch in batch.chunks(500) {
+            let community = &batch[0].community;
+            let users: Vec<String> = batch.iter().map(|d| d.user.clone()).collect();
+            let found = Memberships::new(table.clone())
+                .many(t, community, &users)
+                .await?;
+            sent += invite_pending(table, notifier, t, community, Some(&users))
+                .await?
+                .len();
+            let settled: Vec<_> = batch
+                .iter()
+                .zip(&found)
+                .filter(|(d, m)| m.is_some() || d.is_stale(now))
+                .map(|(d, _)| d.clone())
+                .collect();
+            due.clear(t, &settled).await?;
+        }
+    }
+    Ok(sent)
 }

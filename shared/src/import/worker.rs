@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::check::{Checked, check};
 use super::jobs::{Job, JobStore};
+use super::notify::mark_created_since;
 use super::reader::{Columns, Row, open_any};
 use super::report::{JobData, report_rows};
 use super::sync::{Synced, sync};
@@ -173,8 +174,8 @@ pub async fn run_job(
         .await?;
     // The e-mail domain allowlist is never skipped: a failed read sends the job back to be
     // retried, and an unreadable tenant fails it.
-    let domains = match ctx.tenants.get(t).await {
-        Ok(Some(tenant)) => tenant.domains,
+    let (invites, domains) = match ctx.tenants.get(t).await {
+        Ok(Some(tenant)) => (tenant.auto_invites(), tenant.domains),
         Ok(None) => return fail(ctx, &mut job, "the tenant no longer exists".into()).await,
         Err(TenantError::Store(e)) => return Err(e),
         Err(e) => {
@@ -224,6 +225,14 @@ pub async fn run_job(
     };
     let report = report_rows(&checked, &total);
     ctx.data.put_report(t, id, &report).await?;
+    if invites && !job.dry_run {
+        // Marked before the job ends: a crash in between runs the job again, and the members
+        // it created are still pending and still newer than the job.
+        let created = total.iter().filter(|(_, n)| n[0] > 0).map(|(c, _)| c);
+        for community in created {
+            mark_created_since(&ctx.table, t, community, &job.created_at).await?;
+        }
+    }
     finish(ctx, &mut job, verdict).await
 }
 

@@ -278,6 +278,17 @@ pub fn tenant_admin(t: &TenantId, user: &str) -> Key {
     Key::new(tenant_pk(t), format!("ADMIN#{user}"))
 }
 
+/// The partition of a tenant's invitations due (members created while automatic
+/// invitations are on, not sent yet).
+pub fn invitations_due_pk(t: &TenantId) -> String {
+    format!("T#{t}#DUE")
+}
+
+/// One member's invitation due.
+pub fn invitation_due(t: &TenantId, community: &str, user: &str) -> Key {
+    Key::new(invitations_due_pk(t), format!("I#{community}#{user}"))
+}
+
 /// A sent invitation, as the local notifier records it.
 pub fn invitation(t: &TenantId, community: &str, user: &str) -> Key {
     Key::new(tenant_pk(t), format!("INVITE#{community}#{user}"))

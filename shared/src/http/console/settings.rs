@@ -1,5 +1,6 @@
-//! The tenant's settings (tenant administrators only): the MIRROR safety threshold, how long
-//! deleted users are kept, and the request limits; saved as `muster tenant set` saves them.
+//! The tenant's settings (tenant administrators only): automatic invitations, the MIRROR
+//! safety threshold, how long deleted users are kept, and the request limits; saved as
+//! `muster tenant set` saves them.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use crate::http::AppState;
 /// The form, as shown and as sent back with its errors.
 #[derive(Default)]
 pub struct Form {
+    pub auto_invite: bool,
     pub mirror: String,
     pub retention: String,
     pub per_second: String,
@@ -47,6 +49,7 @@ fn form_of(t: &Tenant) -> Form {
             .unwrap_or_default()
     };
     Form {
+        auto_invite: t.auto_invites(),
         mirror: t
             .mirror_threshold
             .map(|r| format!("{}", (r * 1000.0).round() / 10.0))
@@ -92,13 +95,15 @@ pub async fn page(
     Ok(render(who, notice, form_of(&tenant), StatusCode::OK))
 }
 
-/// What a valid form sets: the MIRROR threshold, the retention days, the request limits.
-type Chosen = (Option<f64>, Option<u32>, Option<RequestLimits>);
+/// What a valid form sets: automatic invitations, the MIRROR threshold, the retention days,
+/// the request limits.
+type Chosen = (bool, Option<f64>, Option<u32>, Option<RequestLimits>);
 
 /// The settings a form states, or the form with its errors.
 fn parse(fields: &Fields) -> Result<Chosen, Box<Form>> {
     let text = |k: &str| fields.get(k).unwrap_or_default().trim().to_owned();
     let mut form = Form {
+        auto_invite: fields.get("auto_invite").is_some(),
         mirror: text("mirror"),
         retention: text("retention"),
         per_second: text("per_second"),
@@ -152,7 +157,7 @@ fn parse(fields: &Fields) -> Result<Chosen, Box<Form>> {
     {
         return Err(Box::new(form));
     }
-    Ok((mirror, retention, limits))
+    Ok((form.auto_invite, mirror, retention, limits))
 }
 
 /// `POST /console/settings`.
@@ -161,20 +166,23 @@ pub async fn save(
     Posted { who, fields, .. }: Posted,
 ) -> Result<Response, Refusal> {
     who.tenant_admin()?;
-    let (mirror, retention, limits) = match parse(&fields) {
+    let (invite, mirror, retention, limits) = match parse(&fields) {
         Ok(settings) => settings,
         Err(form) => return Ok(render(who, None, *form, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     let t = who.session.tenant.clone();
     s.tenants
         .update(&t, |tenant| {
+            tenant.set_auto_invite(invite);
             tenant.mirror_threshold = mirror;
             tenant.deleted_user_retention_days = retention;
             tenant.limits = limits;
         })
         .await
         .map_err(Refusal::internal)?;
-    let summary = format!("mirror {mirror:?}, retention {retention:?}, limits {limits:?}");
+    let summary = format!(
+        "automatic invitations {invite}, mirror {mirror:?}, retention {retention:?}, limits {limits:?}"
+    );
     super::note(&s, &who, Kind::Admin, "settings saved", "", &summary).await;
     Ok(Redirect::to("/console/settings?saved=1").into_response())
 }
