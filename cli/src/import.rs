@@ -6,11 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::client::Client;
+use crate::bearer::Authorized;
 use crate::output::print;
 
 /// Options of `muster import`.
@@ -85,14 +84,14 @@ fn progress_bar(id: u64, json: bool) -> ProgressBar {
     bar
 }
 
-async fn all_pages(http: &Client, url: &str, token: &str) -> anyhow::Result<Vec<Value>> {
+async fn all_pages(api: &mut Authorized, url: &str) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
     for page in 1.. {
-        let got = http
+        let got = api
             .send(
                 "GET",
                 &format!("{url}&page={page}&per_page=100"),
-                &[("authorization", token.to_owned())],
+                &[],
                 vec![],
             )
             .await?
@@ -115,26 +114,8 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.file.display()))?;
     let ct = content_type(&a.file)?;
     let base = a.url.trim_end_matches('/');
-    let http = Client::new()?;
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", a.client_id, a.client_secret));
-    let form = b"grant_type=client_credentials&scope=imports".to_vec();
-    let headers = [
-        ("authorization", format!("Basic {basic}")),
-        ("content-type", "application/x-www-form-urlencoded".into()),
-    ];
-    let token = http
-        .send("POST", &format!("{base}/oauth/token"), &headers, form)
-        .await?
-        .ok("getting an access token")?;
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().unwrap_or_default()
-    );
-    let json_headers = [
-        ("authorization", bearer.clone()),
-        ("content-type", "application/json".into()),
-    ];
+    let mut api = Authorized::obtain(base, &a.client_id, &a.client_secret).await?;
+    let json_headers = [("content-type", "application/json".to_owned())];
     let name = a
         .file
         .file_name()
@@ -143,7 +124,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         .to_owned();
     let blob = json!({"blob": {"filename": name, "content_type": ct, "byte_size": bytes.len(), "checksum": muster::blob::md5_base64(&bytes)}});
     let user = &a.user_id;
-    let presigned = http
+    let presigned = api
         .send(
             "POST",
             &format!("{base}/v1/blobs?user_id={user}"),
@@ -159,14 +140,15 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         .flatten()
         .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default().to_owned()))
         .collect();
-    http.send(
-        "PUT",
-        upload["url_for_direct_upload"].as_str().unwrap_or_default(),
-        &signed,
-        bytes,
-    )
-    .await?
-    .ok("uploading the file")?;
+    api.http()
+        .send(
+            "PUT",
+            upload["url_for_direct_upload"].as_str().unwrap_or_default(),
+            &signed,
+            bytes,
+        )
+        .await?
+        .ok("uploading the file")?;
     let mut start = format!(
         "{base}/v1/member_provisionings?signed_id={}&user_id={user}&operation={}",
         presigned["signed_id"].as_str().unwrap_or_default(),
@@ -181,11 +163,11 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     if a.dry_run {
         start.push_str("&dry_run=true");
     }
-    let mut start_headers = vec![("authorization", bearer.clone())];
+    let mut start_headers = vec![];
     if let Some(k) = &a.idempotency_key {
         start_headers.push(("idempotency-key", k.clone()));
     }
-    let job = http
+    let job = api
         .send("POST", &start, &start_headers, vec![])
         .await?
         .ok("starting the import")?;
@@ -194,13 +176,8 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     let bar = progress_bar(id, a.json);
     let deadline = std::time::Instant::now() + Duration::from_secs(a.timeout);
     let status = loop {
-        let s = http
-            .send(
-                "GET",
-                &status_url,
-                &[("authorization", bearer.clone())],
-                vec![],
-            )
+        let s = api
+            .send("GET", &status_url, &[], vec![])
             .await?
             .ok("following the import")?;
         // A dry run reads rows and applies none.
@@ -224,15 +201,13 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     };
     bar.finish();
     let report = all_pages(
-        &http,
+        &mut api,
         &format!("{base}/v1/member_provisionings/reports?id={id}&user_id={user}"),
-        &bearer,
     )
     .await?;
     let errors = all_pages(
-        &http,
+        &mut api,
         &format!("{base}/v1/member_provisionings/errors?id={id}&user_id={user}"),
-        &bearer,
     )
     .await?;
     if a.json {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod aws;
+mod bearer;
 mod check;
 mod client;
 mod console;
