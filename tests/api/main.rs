@@ -16,6 +16,8 @@ mod discovery;
 mod errors;
 mod faults;
 mod groups;
+mod heat;
+mod heat_runs;
 mod helpers;
 mod import_harness;
 mod import_turns;
