@@ -56,7 +56,10 @@ async fn initial_sync() -> Heat {
     for g in 0..GROUPS {
         let name = GroupSelector::DisplayName(format!("Team {g}"));
         let community = &communities[g % communities.len()];
-        admin.set_mapping(&t, name, community, Role::Member).await.unwrap();
+        admin
+            .set_mapping(&t, name, community, Role::Member)
+            .await
+            .unwrap();
     }
     heat.take();
     let mut users = Vec::new();
@@ -89,7 +92,9 @@ async fn initial_sync() -> Heat {
 async fn no_partition_key_takes_more_than_5_percent_of_any_workload() {
     let (upsert, mirror) = imports().await;
     let sync = initial_sync().await;
-    println!("| workload | requests | item writes / reads | hottest write key | hottest read key | throttle-bound | capacity |");
+    println!(
+        "| workload | requests | item writes / reads | hottest write key | hottest read key | throttle-bound | capacity |"
+    );
     println!("| --- | ---: | ---: | --- | --- | --- | --- |");
     for (name, heat, scale) in [
         ("UPSERT of 20,000 new rows", &upsert, 50.0),
@@ -100,7 +105,15 @@ async fn no_partition_key_takes_more_than_5_percent_of_any_workload() {
     }
     for (name, heat) in [("upsert", &upsert), ("mirror", &mirror), ("sync", &sync)] {
         let (writes, reads) = heat.worst_shares();
-        assert!(writes <= 0.05, "{name}: one key takes {:.1} % of the writes", writes * 100.0);
-        assert!(reads <= 0.05, "{name}: one key takes {:.1} % of the reads", reads * 100.0);
+        assert!(
+            writes <= 0.05,
+            "{name}: one key takes {:.1} % of the writes",
+            writes * 100.0
+        );
+        assert!(
+            reads <= 0.05,
+            "{name}: one key takes {:.1} % of the reads",
+            reads * 100.0
+        );
     }
 }

@@ -66,6 +66,12 @@ async fn a_token_made_in_the_console_works_for_scim_until_it_is_revoked_there() 
         ("content-type", "application/scim+json".to_owned()),
     ];
     assert_eq!(http("POST", &url, &headers, &dup.to_string()).await.0, 409);
+    let pushed = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                    "userName": "pushed@acme.test"});
+    let user = service.scim("POST", "/Users", pushed).await["id"].clone();
+    let group = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                   "displayName": "Pushed", "members": [{"value": user}]});
+    service.scim("POST", "/Groups", group).await;
 
     browser
         .open(&format!("{}/console/integrations", service.base))
@@ -77,6 +83,7 @@ async fn a_token_made_in_the_console_works_for_scim_until_it_is_revoked_there() 
     );
     let status = browser.text("#status").await;
     assert!(status.contains("Users received"), "{status}");
+    assert_eq!(browser.text("#group-members").await, "1");
     let errors = browser.text("#scim-errors").await;
     assert!(
         errors.contains("POST") && errors.contains("/Users") && errors.contains("409"),

@@ -35,6 +35,8 @@ struct Integrations {
     tokens: Vec<TokenLine>,
     users: u64,
     groups: u64,
+    /// Members over the groups counted, and whether every group was counted.
+    group_members: (u64, bool),
     last_request: String,
     /// The latest SCIM writes answered with an error: (when, what, resource, status).
     errors: Vec<(String, String, String, String)>,
@@ -148,6 +150,7 @@ pub async fn page(
             .collect(),
         users: users.map_err(Refusal::internal)?,
         groups: groups.map_err(Refusal::internal)?,
+        group_members: group_members(&s, t).await.map_err(Refusal::internal)?,
         last_request,
         errors,
         sync: tenant.syncs(),
@@ -249,4 +252,30 @@ pub async fn revoke_token(
         crate::text::percent_encode(&name)
     );
     Ok(Redirect::to(&back).into_response())
+}
+
+/// Groups whose members the status counts, at most.
+const GROUPS_COUNTED: usize = 1000;
+
+/// The members of the tenant's groups, summed over its first [`GROUPS_COUNTED`] groups, and
+/// whether that was all of them.
+async fn group_members(
+    s: &AppState,
+    t: &crate::ids::TenantId,
+) -> Result<(u64, bool), crate::store::StoreError> {
+    use futures_util::future::try_join_all;
+    let query =
+        crate::store::Query::prefix(keys::tenant_pk(t), keys::GROUP_PREFIX).limit(GROUPS_COUNTED);
+    let page = s.table.query(&query).await?;
+    let members = SkRange::Prefix(keys::MEMBER_PREFIX.into());
+    let mut total = 0;
+    for chunk in page.items.chunks(16) {
+        let counts = chunk.iter().map(|item| {
+            let pk = keys::group_members_pk(t, &item.key.sk[keys::GROUP_PREFIX.len()..]);
+            let members = &members;
+            async move { s.table.count(&pk, members).await }
+        });
+        total += try_join_all(counts).await?.iter().sum::<u64>();
+    }
+    Ok((total, page.cursor.is_none()))
 }
