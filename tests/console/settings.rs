@@ -10,17 +10,23 @@ use serde_json::json;
 
 use crate::harness::{Browser, Service, browser_available};
 
-#[tokio::test]
-async fn settings_are_checked_field_by_field_then_saved() {
-    if !browser_available() {
-        return;
-    }
+/// The service, and a browser signed in as its tenant administrator on the settings page.
+async fn on_the_settings_page() -> (Service, Browser) {
     let service = Service::start(0).await;
     let browser = Browser::start().await;
     browser
         .sign_in(&service.link(&service.tenant_admin).await)
         .await;
     browser.click("#settings-link").await;
+    (service, browser)
+}
+
+#[tokio::test]
+async fn settings_are_checked_field_by_field_then_saved() {
+    if !browser_available() {
+        return;
+    }
+    let (service, browser) = on_the_settings_page().await;
     browser.wait_for_text("MIRROR safety threshold").await;
     browser.find("#mirror").await.send_keys("5").await.unwrap();
     browser
@@ -59,12 +65,7 @@ async fn a_member_pushed_after_ticking_automatic_invitations_is_invited_unasked(
     if !browser_available() {
         return;
     }
-    let service = Service::start(0).await;
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&service.link(&service.tenant_admin).await)
-        .await;
-    browser.click("#settings-link").await;
+    let (service, browser) = on_the_settings_page().await;
     browser
         .wait_for_text("Send invitations automatically")
         .await;
