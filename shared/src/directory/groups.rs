@@ -49,6 +49,8 @@ pub fn kind() -> Kind {
         name: "Group",
         key: keys::group,
         prefix: keys::GROUP_PREFIX,
+        shards: keys::groups_shards,
+        count_shards: keys::index_shards,
         count_prefix: keys::GROUP_NAME_PREFIX,
         unique: unique_values,
         indexed: &["displayName", "externalId"],

@@ -15,7 +15,9 @@ use super::DirectoryError;
 use super::intent::{Intents, Target};
 use super::records::{index_item, pointed_id};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
+use crate::store::{
+    Condition, Item, Key, Query, SkRange, StoreError, Table, Write, keys, query_all, query_all_merged,
+};
 
 /// A soft-deleted user as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,9 +250,10 @@ impl Lifecycle {
     /// Purges the users soft-deleted before `cutoff` (RFC 3339): their record, restore keys
     /// and every membership. Answers how many were purged.
     pub async fn purge(&self, t: &TenantId, cutoff: &str) -> Result<u64, StoreError> {
-        let query = Query::prefix(keys::tenant_pk(t), keys::DELETED_USER_PREFIX);
+        let range = SkRange::Prefix(keys::DELETED_USER_PREFIX.to_owned());
+        let shards = keys::users_shards(t);
         let mut purged = 0;
-        for item in query_all(&*self.table, query).await? {
+        for item in query_all_merged(&*self.table, &shards, &range).await? {
             let id = &item.key.sk[keys::DELETED_USER_PREFIX.len()..];
             let Some(found) = self.deleted(t, id).await? else {
                 continue;

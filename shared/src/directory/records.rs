@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::DirectoryError;
 use crate::ids::{TenantId, now_rfc3339, random_id};
-use crate::store::{Condition, Item, Key, Query, SkRange, StoreError, Table, Write};
+use crate::store::{Condition, Item, Key, SkRange, StoreError, Table, Write};
 
 /// A record's body: `schemas`, `externalId`, attributes and one object per extension URN.
 pub type Document = Map<String, Value>;
@@ -31,12 +31,16 @@ pub struct Kind {
     pub name: &'static str,
     /// The key of a resource.
     pub key: fn(&TenantId, &str) -> Key,
-    /// The sort-key prefix of resources of this kind in the tenant partition.
+    /// The sort-key prefix of resources of this kind.
     pub prefix: &'static str,
+    /// The partitions (shards) holding the resources of this kind.
+    pub shards: fn(&TenantId) -> Vec<String>,
     /// The sort-key prefix of the index of the required unique name (userName,
     /// displayName): one small item per resource, written in the resource's own transactions,
     /// so counting it counts the resources while reading a tenth of the bytes.
     pub count_prefix: &'static str,
+    /// The partitions holding the items of `count_prefix`.
+    pub count_shards: fn(&TenantId) -> Vec<String>,
     /// The unique values of a document.
     pub unique: fn(&TenantId, &Document) -> Vec<UniqueValue>,
     /// Attributes (canonical names) with a unique index that a filter lookup may use.
@@ -304,10 +308,8 @@ impl Records {
 
     /// How many resources of this kind the tenant has.
     pub async fn count(&self, t: &TenantId) -> Result<u64, StoreError> {
-        let pk = crate::store::keys::tenant_pk(t);
-        self.table
-            .count(&pk, &SkRange::Prefix(self.kind.count_prefix.into()))
-            .await
+        let range = SkRange::Prefix(self.kind.count_prefix.into());
+        crate::store::count_merged(&*self.table, &(self.kind.count_shards)(t), &range).await
     }
 
     /// Up to `count` resources starting at the 1-based `start_index`, in id order.
@@ -317,25 +319,11 @@ impl Records {
         start_index: usize,
         count: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        let pk = crate::store::keys::tenant_pk(t);
-        let mut skip = start_index.saturating_sub(1);
-        let mut query = Query::prefix(pk, self.kind.prefix).limit(skip + count);
-        let mut out = Vec::new();
-        while out.len() < count {
-            query.limit = skip + count - out.len();
-            let page = self.table.query(&query).await?;
-            for item in &page.items {
-                if skip > 0 {
-                    skip -= 1;
-                } else if out.len() < count {
-                    out.push(decode(item)?);
-                }
-            }
-            match page.cursor {
-                Some(c) => query.cursor = Some(c),
-                None => break,
-            }
-        }
-        Ok(out)
+        let skip = start_index.saturating_sub(1);
+        let range = SkRange::Prefix(self.kind.prefix.into());
+        let shards = (self.kind.shards)(t);
+        let (items, _) =
+            crate::store::first_merged(&*self.table, &shards, &range, skip + count).await?;
+        items.iter().skip(skip).map(decode).collect()
     }
 }

@@ -50,6 +50,8 @@ pub fn kind() -> Kind {
         name: "User",
         key: keys::user,
         prefix: keys::USER_PREFIX,
+        shards: keys::users_shards,
+        count_shards: keys::index_shards,
         count_prefix: keys::USER_NAME_PREFIX,
         unique: unique_values,
         indexed: &["userName", "externalId", "employeeNumber"],

@@ -37,7 +37,9 @@ impl CommunityResources {
             name: "Community",
             key: keys::community,
             prefix: keys::COMMUNITY_PREFIX,
+            shards: |t| vec![keys::tenant_pk(t)],
             count_prefix: keys::COMMUNITY_NAME_PREFIX,
+            count_shards: |t| vec![keys::tenant_pk(t)],
             unique: unique_values,
             indexed: &["displayName"],
             index: |t, attribute, value| {

@@ -17,7 +17,7 @@ use super::repo::Repo;
 use super::schema::Type;
 use crate::directory::records::{decode, pointed_id};
 use crate::ids::TenantId;
-use crate::store::{Query, SkRange, keys, query_all};
+use crate::store::{SkRange, first_merged, query_all_merged};
 
 /// One page of results.
 #[derive(Debug, Default)]
@@ -167,8 +167,9 @@ impl Repo {
                 }
             }
             Plan::Scan => {
-                let query = Query::prefix(keys::tenant_pk(t), self.kind.prefix);
-                let items = query_all(&*self.table, query).await?;
+                let range = SkRange::Prefix(self.kind.prefix.to_owned());
+                let shards = (self.kind.shards)(t);
+                let items = query_all_merged(&*self.table, &shards, &range).await?;
                 super::scan::within_budget(items.len())?;
                 Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
             }
@@ -258,7 +259,6 @@ impl Repo {
             Some(Resume::AfterId(id)) => Some(id),
             Some(Resume::Offset(_)) => return Err(invalid_cursor()),
         };
-        let pk = keys::tenant_pk(t);
         let prefix = self.kind.prefix;
         let range = match &after {
             Some(id) => SkRange::Between {
@@ -267,32 +267,23 @@ impl Repo {
             },
             None => SkRange::Prefix(prefix.to_owned()),
         };
-        let mut query = Query {
-            pk,
-            range,
-            cursor: None,
-            limit: params.count + 1,
-        };
+        let shards = (self.kind.shards)(t);
+        let (found, more_found) =
+            first_merged(&*self.table, &shards, &range, params.count + 1).await?;
         let mut items = Vec::new();
         let mut more = false;
-        'pages: loop {
-            let page = self.table.query(&query).await?;
-            for item in &page.items {
-                let r = decode(item)?;
-                if after.as_deref() == Some(r.id.as_str()) {
-                    continue;
-                }
-                if items.len() == params.count {
-                    more = true;
-                    break 'pages;
-                }
-                items.push(r);
+        for item in &found {
+            let r = decode(item)?;
+            if after.as_deref() == Some(r.id.as_str()) {
+                continue;
             }
-            match page.cursor {
-                Some(c) if params.count > 0 => query.cursor = Some(c),
-                _ => break,
+            if items.len() == params.count {
+                more = true;
+                break;
             }
+            items.push(r);
         }
+        more |= more_found && items.len() == params.count && params.count > 0;
         let next_cursor = (more && !items.is_empty()).then(|| {
             encode_cursor(&Resume::AfterId(
                 items.last().expect("non-empty").id.clone(),

@@ -32,9 +32,62 @@ pub const USER_PREFIX: &str = "USER#";
 /// Sort-key prefix of groups.
 pub const GROUP_PREFIX: &str = "GROUP#";
 
+/// How many partitions each of a tenant's large collections (users, groups, unique-index
+/// items, a community's or a group's members, the activity log) is spread over. DynamoDB
+/// serves about 1,000 WCU/s and 3,000 RCU/s per partition key and splits a hot key range only
+/// when writes do not climb in sort-key order (ours do: UUIDv7 ids); 32 keys put each at
+/// about 3 % of its collection's load.
+pub const SHARDS: u32 = 32;
+
+/// The shard of `id` among [`SHARDS`] (FNV-1a: stable across processes and versions).
+pub fn shard(id: &str) -> u32 {
+    fnv(id) % SHARDS
+}
+
+/// The partitions of every shard of a collection, as `pk` names shard `s`.
+pub fn shards(pk: impl Fn(u32) -> String) -> Vec<String> {
+    (0..SHARDS).map(pk).collect()
+}
+
+/// The partition of shard `s` of a tenant's users (live ones and soft-deleted ones).
+pub fn users_pk(t: &TenantId, s: u32) -> String {
+    format!("T#{t}#US#{s:02}")
+}
+
+/// Every partition of a tenant's users.
+pub fn users_shards(t: &TenantId) -> Vec<String> {
+    shards(|s| users_pk(t, s))
+}
+
+/// The partition of shard `s` of a tenant's groups.
+pub fn groups_pk(t: &TenantId, s: u32) -> String {
+    format!("T#{t}#GS#{s:02}")
+}
+
+/// Every partition of a tenant's groups.
+pub fn groups_shards(t: &TenantId) -> Vec<String> {
+    shards(|s| groups_pk(t, s))
+}
+
+/// The partition of shard `s` of a tenant's unique-index items (every kind: the sort key
+/// keeps the kind's prefix, so one prefix query per shard lists one index).
+pub fn index_pk(t: &TenantId, s: u32) -> String {
+    format!("T#{t}#IX#{s:02}")
+}
+
+/// Every partition of a tenant's unique-index items.
+pub fn index_shards(t: &TenantId) -> Vec<String> {
+    shards(|s| index_pk(t, s))
+}
+
+/// A unique-index item: its sort key (prefix and value), in the shard of that sort key.
+fn index_key(t: &TenantId, sk: String) -> Key {
+    Key::new(index_pk(t, shard(&sk)), sk)
+}
+
 /// A user.
 pub fn user(t: &TenantId, id: &str) -> Key {
-    Key::new(tenant_pk(t), format!("{USER_PREFIX}{id}"))
+    Key::new(users_pk(t, shard(id)), format!("{USER_PREFIX}{id}"))
 }
 
 /// Sort-key prefix of the userName index.
@@ -43,31 +96,25 @@ pub const USER_NAME_PREFIX: &str = "UNAME#";
 /// The unique index of a user's userName, under its [`crate::unicode::fold`] (userName is
 /// not case-exact, and look-alike spellings are one name).
 pub fn user_name(t: &TenantId, user_name: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
+    index_key(
+        t,
         format!("{USER_NAME_PREFIX}{}", crate::unicode::fold(user_name)),
     )
 }
 
 /// The unique index of a user's externalId (case-exact, RFC 7643 §3.1).
 pub fn user_external_id(t: &TenantId, external_id: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
-        format!("{}{external_id}", USER_INDEX_PREFIXES[1].0),
-    )
+    index_key(t, format!("{}{external_id}", USER_INDEX_PREFIXES[1].0))
 }
 
 /// The unique index of a user's employeeNumber (the member's matricule).
 pub fn employee_number(t: &TenantId, number: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
-        format!("{}{number}", USER_INDEX_PREFIXES[2].0),
-    )
+    index_key(t, format!("{}{number}", USER_INDEX_PREFIXES[2].0))
 }
 
 /// A group.
 pub fn group(t: &TenantId, id: &str) -> Key {
-    Key::new(tenant_pk(t), format!("{GROUP_PREFIX}{id}"))
+    Key::new(groups_pk(t, shard(id)), format!("{GROUP_PREFIX}{id}"))
 }
 
 /// Sort-key prefix of the group displayName index.
@@ -75,18 +122,15 @@ pub const GROUP_NAME_PREFIX: &str = "GNAME#";
 
 /// The unique index of a group's displayName (lowercased).
 pub fn group_name(t: &TenantId, name: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
+    index_key(
+        t,
         format!("{GROUP_NAME_PREFIX}{}", crate::unicode::fold(name)),
     )
 }
 
 /// The unique index of a group's externalId.
 pub fn group_external_id(t: &TenantId, external_id: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
-        format!("{}{external_id}", GROUP_INDEX_PREFIXES[1]),
-    )
+    index_key(t, format!("{}{external_id}", GROUP_INDEX_PREFIXES[1]))
 }
 
 /// The partition of a group's members.
@@ -137,7 +181,7 @@ pub const DELETED_USER_PREFIX: &str = "DUSER#";
 
 /// A soft-deleted user: the document it had, kept until purged (absent from every read).
 pub fn deleted_user(t: &TenantId, id: &str) -> Key {
-    Key::new(tenant_pk(t), format!("{DELETED_USER_PREFIX}{id}"))
+    Key::new(users_pk(t, shard(id)), format!("{DELETED_USER_PREFIX}{id}"))
 }
 
 /// Sort-key prefix of the userName index of soft-deleted users.
@@ -145,8 +189,8 @@ pub const DELETED_USER_NAME_PREFIX: &str = "DUNAME#";
 
 /// The userName of a soft-deleted user, so a POST with it restores the same id.
 pub fn deleted_user_name(t: &TenantId, user_name: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
+    index_key(
+        t,
         format!(
             "{DELETED_USER_NAME_PREFIX}{}",
             crate::unicode::fold(user_name)
@@ -159,8 +203,8 @@ pub const DELETED_EMAIL_PREFIX: &str = "DEMAIL#";
 
 /// An e-mail address of a soft-deleted user, so a POST with it restores the same id.
 pub fn deleted_email(t: &TenantId, email: &str) -> Key {
-    Key::new(
-        tenant_pk(t),
+    index_key(
+        t,
         format!("{DELETED_EMAIL_PREFIX}{}", crate::unicode::fold(email)),
     )
 }
@@ -178,12 +222,15 @@ pub const USER_INTENT_PREFIX: &str = "U#";
 /// Sort-key prefix of an intent about a group.
 pub const GROUP_INTENT_PREFIX: &str = "G#";
 
-fn shard_of(id: &str) -> u32 {
-    // FNV-1a: stable across processes and versions, unlike the std hasher.
-    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+/// FNV-1a: stable across processes and versions, unlike the std hasher.
+fn fnv(id: &str) -> u32 {
+    id.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    hash % INTENT_SHARDS
+    })
+}
+
+fn shard_of(id: &str) -> u32 {
+    fnv(id) % INTENT_SHARDS
 }
 
 /// The intent item saying that `user`'s derived state must be recomputed.

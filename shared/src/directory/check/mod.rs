@@ -21,7 +21,7 @@ use super::reconciler::{Drained, Reconciler};
 use super::records::pointed_id;
 use crate::community::{Mappings, Membership, reverse_body};
 use crate::ids::TenantId;
-use crate::store::{Query, StoreError, Table, keys, query_all};
+use crate::store::{Query, SkRange, StoreError, Table, keys, query_all, query_all_merged};
 use rules::{Findings, State, entry, group_members, ids, user_links};
 
 /// How many examples a finding keeps.
@@ -123,16 +123,20 @@ impl Checker {
 
     async fn read(&self, t: &TenantId) -> Result<State, StoreError> {
         let table = &*self.table;
-        let tenant = |prefix: &str| query_all(table, Query::prefix(keys::tenant_pk(t), prefix));
+        let users = |prefix: &str| {
+            let range = SkRange::Prefix(prefix.to_owned());
+            async move { query_all_merged(table, &keys::users_shards(t), &range).await }
+        };
         let live: HashSet<String> =
-            ids(&tenant(keys::USER_PREFIX).await?, keys::USER_PREFIX).collect();
+            ids(&users(keys::USER_PREFIX).await?, keys::USER_PREFIX).collect();
         let deleted: HashSet<String> = ids(
-            &tenant(keys::DELETED_USER_PREFIX).await?,
+            &users(keys::DELETED_USER_PREFIX).await?,
             keys::DELETED_USER_PREFIX,
         )
         .collect();
         let mut groups = HashMap::new();
-        for item in tenant(keys::GROUP_PREFIX).await? {
+        let all_groups = SkRange::Prefix(keys::GROUP_PREFIX.to_owned());
+        for item in query_all_merged(table, &keys::groups_shards(t), &all_groups).await? {
             groups.insert(
                 item.key.sk[keys::GROUP_PREFIX.len()..].to_owned(),
                 display_name(&item),
@@ -268,8 +272,9 @@ impl Checker {
             prefixes.push((prefix, &groups));
         }
         for (prefix, targets) in prefixes {
-            let q = Query::prefix(keys::tenant_pk(t), prefix);
-            for item in query_all(&*self.table, q).await? {
+            let range = SkRange::Prefix(prefix.to_owned());
+            let shards = keys::index_shards(t);
+            for item in query_all_merged(&*self.table, &shards, &range).await? {
                 let id = pointed_id(&item);
                 if id.as_ref().is_none_or(|id| !targets.contains(id)) {
                     let ex = format!("index={}", item.key.sk);

@@ -17,7 +17,7 @@ use crate::activity::Kind;
 use crate::admin::AdminError;
 use crate::community::{GroupSelector, Role};
 use crate::http::AppState;
-use crate::store::{Query as TableQuery, SkRange, keys};
+use crate::store::{SkRange, keys};
 use crate::text::percent_encode;
 use crate::unicode::fold;
 
@@ -70,21 +70,14 @@ pub async fn page(
     };
     let mappings = s.admin.mappings(t).await.map_err(Refusal::internal)?;
     let after = q.get("after").cloned().unwrap_or_default();
-    let query = TableQuery {
-        pk: keys::tenant_pk(t),
-        range: SkRange::Between {
-            from: format!("{}{after}", keys::GROUP_PREFIX),
-            to: "GROUP$".into(),
-        },
-        cursor: None,
-        limit: PER_PAGE + 2,
+    let range = SkRange::Between {
+        from: format!("{}{after}", keys::GROUP_PREFIX),
+        to: "GROUP$".into(),
     };
-    let items = s
-        .table
-        .query(&query)
+    let shards = keys::groups_shards(t);
+    let (items, _) = crate::store::first_merged(&*s.table, &shards, &range, PER_PAGE + 2)
         .await
-        .map_err(Refusal::internal)?
-        .items;
+        .map_err(Refusal::internal)?;
     let mut groups = Vec::new();
     let mut names_seen = Vec::new();
     for item in items

@@ -15,7 +15,7 @@ use super::{Refusal, Signed, html};
 use crate::activity::Kind;
 use crate::http::AppState;
 use crate::http::origin::RequestOrigin;
-use crate::store::{SkRange, keys};
+use crate::store::{SkRange, count_merged, first_merged, keys};
 
 /// A token as the table shows it.
 pub struct TokenLine {
@@ -113,10 +113,10 @@ pub async fn page(
         .take(5)
         .map(|e| (moment_text(&e.at), e.action, e.resource, e.result))
         .collect();
-    let pk = keys::tenant_pk(t);
     let count = |prefix: &str| SkRange::Prefix(prefix.into());
-    let users = s.table.count(&pk, &count(keys::USER_PREFIX)).await;
-    let groups = s.table.count(&pk, &count(keys::GROUP_PREFIX)).await;
+    let table = &*s.table;
+    let users = count_merged(table, &keys::users_shards(t), &count(keys::USER_PREFIX)).await;
+    let groups = count_merged(table, &keys::groups_shards(t), &count(keys::GROUP_PREFIX)).await;
     let tenant = s.admin.tenant(t).await.map_err(Refusal::internal)?;
     let grants = if tenant.syncs() {
         Vec::new()
@@ -264,12 +264,12 @@ async fn group_members(
     t: &crate::ids::TenantId,
 ) -> Result<(u64, bool), crate::store::StoreError> {
     use futures_util::future::try_join_all;
-    let query =
-        crate::store::Query::prefix(keys::tenant_pk(t), keys::GROUP_PREFIX).limit(GROUPS_COUNTED);
-    let page = s.table.query(&query).await?;
+    let all = SkRange::Prefix(keys::GROUP_PREFIX.into());
+    let shards = keys::groups_shards(t);
+    let (groups, more) = first_merged(&*s.table, &shards, &all, GROUPS_COUNTED).await?;
     let members = SkRange::Prefix(keys::MEMBER_PREFIX.into());
     let mut total = 0;
-    for chunk in page.items.chunks(16) {
+    for chunk in groups.chunks(16) {
         let counts = chunk.iter().map(|item| {
             let pk = keys::group_members_pk(t, &item.key.sk[keys::GROUP_PREFIX.len()..]);
             let members = &members;
@@ -277,5 +277,5 @@ async fn group_members(
         });
         total += try_join_all(counts).await?.iter().sum::<u64>();
     }
-    Ok((total, page.cursor.is_none()))
+    Ok((total, !more))
 }
