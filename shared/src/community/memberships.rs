@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Edit, Membership, Role, Source, Status};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Condition, Item, Key, Query, StoreError, Table, Write, keys, query_all};
+use crate::store::{Condition, Item, Key, Query, SkRange, StoreError, Table, Write, keys, query_all};
 
 /// How many times a membership change is retried when another writer interleaves.
 const ATTEMPTS: usize = 16;
@@ -246,22 +246,24 @@ impl Memberships {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<(Vec<(String, bool)>, Option<String>), StoreError> {
-        let query = Query::prefix(
-            keys::community_members_pk(t, community),
+        let shards = keys::community_members_shards(t, community);
+        let (items, next) = crate::store::page_after(
+            &*self.table,
+            &shards,
             keys::MEMBER_PREFIX,
+            cursor.as_deref(),
+            limit,
         )
-        .limit(limit)
-        .after(cursor);
-        let page = self.table.query(&query).await?;
-        let mut out = Vec::with_capacity(page.items.len());
-        for item in &page.items {
+        .await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
             let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;
             out.push((
                 item.key.sk[2..].to_owned(),
                 v["file"] == serde_json::Value::Bool(true),
             ));
         }
-        Ok((out, page.cursor))
+        Ok((out, next))
     }
 
     /// The members of `community` whose membership is in `status`, in user-id order.
@@ -271,14 +273,9 @@ impl Memberships {
         community: &str,
         status: Status,
     ) -> Result<Vec<String>, StoreError> {
-        let items = query_all(
-            &*self.table,
-            Query::prefix(
-                keys::community_members_pk(t, community),
-                keys::MEMBER_PREFIX,
-            ),
-        )
-        .await?;
+        let shards = keys::community_members_shards(t, community);
+        let members = SkRange::Prefix(keys::MEMBER_PREFIX.to_owned());
+        let items = crate::store::query_all_merged(&*self.table, &shards, &members).await?;
         let mut out = Vec::new();
         for item in &items {
             let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::community::{Membership, Role, Source, Status, decode_membership};
 use crate::ids::TenantId;
-use crate::store::{Key, Query, SkRange, StoreError, Table, keys};
+use crate::store::{Key, SkRange, StoreError, Table, keys};
 use crate::unicode::fold;
 
 /// Entries one request looks at, at most, while searching or filtering.
@@ -210,7 +210,7 @@ pub async fn page(
     let limit = q.limit.clamp(1, 200);
     let words: Vec<String> = q.search.split_whitespace().map(fold).collect();
     let slice = if q.filters() { SLICE } else { limit };
-    let pk = keys::community_members_pk(t, community);
+    let shards = keys::community_members_shards(t, community);
     let mut after = q.after.clone();
     let mut out = MemberPage::default();
     let search = q.search.trim();
@@ -238,16 +238,11 @@ pub async fn page(
     let mut scanned = 0usize;
     loop {
         let from = format!("{}{}", keys::MEMBER_PREFIX, after.as_deref().unwrap_or(""));
-        let query = Query {
-            pk: pk.clone(),
-            range: SkRange::Between {
-                from,
-                to: "M$".into(),
-            },
-            cursor: None,
-            limit: slice + 1,
+        let range = SkRange::Between {
+            from,
+            to: "M$".into(),
         };
-        let items = table.query(&query).await?.items;
+        let (items, _) = crate::store::first_merged(&**table, &shards, &range, slice + 1).await?;
         let ids: Vec<String> = items
             .iter()
             .map(|i| i.key.sk[keys::MEMBER_PREFIX.len()..].to_owned())

@@ -130,8 +130,13 @@ impl Members {
 
     /// Ids of the group's members, in id order.
     pub async fn of_group(&self, t: &TenantId, group: &str) -> Result<Vec<String>, StoreError> {
-        let query = Query::prefix(keys::group_members_pk(t, group), keys::MEMBER_PREFIX);
-        self.ids(query, keys::MEMBER_PREFIX).await
+        let shards = keys::group_members_shards(t, group);
+        let members = crate::store::SkRange::Prefix(keys::MEMBER_PREFIX.to_owned());
+        let items = crate::store::query_all_merged(&*self.table, &shards, &members).await?;
+        Ok(items
+            .iter()
+            .map(|i| i.key.sk[keys::MEMBER_PREFIX.len()..].to_owned())
+            .collect())
     }
 
     /// One page of a group's member ids, for work that must not hold a whole large group.
@@ -142,16 +147,16 @@ impl Members {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), StoreError> {
-        let query = Query::prefix(keys::group_members_pk(t, group), keys::MEMBER_PREFIX)
-            .limit(limit)
-            .after(cursor);
-        let page = self.table.query(&query).await?;
-        let ids = page
-            .items
+        let shards = keys::group_members_shards(t, group);
+        let prefix = keys::MEMBER_PREFIX;
+        let (items, next) =
+            crate::store::page_after(&*self.table, &shards, prefix, cursor.as_deref(), limit)
+                .await?;
+        let ids = items
             .iter()
-            .map(|i| i.key.sk[keys::MEMBER_PREFIX.len()..].to_owned())
+            .map(|i| i.key.sk[prefix.len()..].to_owned())
             .collect();
-        Ok((ids, page.cursor))
+        Ok((ids, next))
     }
 
     /// Ids of the groups a user belongs to.

@@ -133,9 +133,14 @@ pub fn group_external_id(t: &TenantId, external_id: &str) -> Key {
     index_key(t, format!("{}{external_id}", GROUP_INDEX_PREFIXES[1]))
 }
 
-/// The partition of a group's members.
-pub fn group_members_pk(t: &TenantId, group: &str) -> String {
-    format!("T#{t}#G#{group}")
+/// The partition of shard `s` of a group's members.
+pub fn group_members_pk(t: &TenantId, group: &str, s: u32) -> String {
+    format!("T#{t}#G#{group}#{s:02}")
+}
+
+/// Every partition of a group's members.
+pub fn group_members_shards(t: &TenantId, group: &str) -> Vec<String> {
+    shards(|s| group_members_pk(t, group, s))
 }
 
 /// Sort-key prefix of members in a group's member partition.
@@ -143,7 +148,10 @@ pub const MEMBER_PREFIX: &str = "M#";
 
 /// One member of a group.
 pub fn group_member(t: &TenantId, group: &str, user: &str) -> Key {
-    Key::new(group_members_pk(t, group), format!("{MEMBER_PREFIX}{user}"))
+    Key::new(
+        group_members_pk(t, group, shard(user)),
+        format!("{MEMBER_PREFIX}{user}"),
+    )
 }
 
 /// The partition of a user's reverse memberships.
@@ -265,15 +273,20 @@ pub fn membership(t: &TenantId, user: &str, community: &str) -> Key {
     )
 }
 
-/// The partition listing a community's members.
-pub fn community_members_pk(t: &TenantId, community: &str) -> String {
-    format!("T#{t}#C#{community}")
+/// The partition of shard `s` of a community's members.
+pub fn community_members_pk(t: &TenantId, community: &str, s: u32) -> String {
+    format!("T#{t}#C#{community}#{s:02}")
+}
+
+/// Every partition of a community's members.
+pub fn community_members_shards(t: &TenantId, community: &str) -> Vec<String> {
+    shards(|s| community_members_pk(t, community, s))
 }
 
 /// A community's entry for one member (the reverse of [`membership`]).
 pub fn community_member(t: &TenantId, community: &str, user: &str) -> Key {
     Key::new(
-        community_members_pk(t, community),
+        community_members_pk(t, community, shard(user)),
         format!("{MEMBER_PREFIX}{user}"),
     )
 }

@@ -37,27 +37,69 @@ pub async fn count_merged(
 }
 
 /// The first `limit` items of `range` over the partitions `pks` in ascending sort-key order,
-/// and whether more follow. Each partition is asked for `limit + 1` items: any item among the
-/// first `limit` overall is among the first `limit` of its own partition.
+/// and whether more follow.
+///
+/// Each round asks every partition for a little more than its share (twice `limit / pks`, plus
+/// four), so a page reads about twice its own items rather than `limit` from every
+/// partition. Items are final up to the lowest last sort key of the partitions that had more
+/// (the frontier): every item below it has been seen. The next round starts past the frontier.
 pub async fn first_merged(
     table: &dyn Table,
     pks: &[String],
     range: &SkRange,
     limit: usize,
 ) -> Result<(Vec<Item>, bool), StoreError> {
-    if limit == 0 {
-        return Ok((Vec::new(), true));
+    if limit == 0 || pks.is_empty() {
+        return Ok((Vec::new(), limit == 0 && !pks.is_empty()));
     }
-    let reads = pks.iter().map(|pk| up_to(table, pk, range, limit + 1));
-    let pages = try_join_all(reads).await?;
-    let mut more = pages.iter().any(|(_, more)| *more);
-    let mut items: Vec<Item> = pages.into_iter().flat_map(|(items, _)| items).collect();
-    items.sort_by(|a, b| a.key.sk.cmp(&b.key.sk));
-    if items.len() > limit {
-        items.truncate(limit);
-        more = true;
+    let mut out: Vec<Item> = Vec::new();
+    let mut frontier: Option<String> = None;
+    loop {
+        let want = limit + 1 - out.len();
+        // One more where the frontier item itself comes back first.
+        let per = (want.div_ceil(pks.len()) * 2 + 4).min(want) + usize::from(frontier.is_some());
+        let from = past(range, frontier.as_deref());
+        let reads = pks.iter().map(|pk| up_to(table, pk, &from, per));
+        let pages = try_join_all(reads).await?;
+        let bound = pages
+            .iter()
+            .filter(|(_, more)| *more)
+            .filter_map(|(items, _)| items.last().map(|i| i.key.sk.clone()))
+            .min();
+        let mut batch: Vec<Item> = pages
+            .into_iter()
+            .flat_map(|(items, _)| items)
+            .filter(|i| Some(&i.key.sk) != frontier.as_ref())
+            .filter(|i| bound.as_ref().is_none_or(|b| i.key.sk <= *b))
+            .collect();
+        batch.sort_by(|a, b| a.key.sk.cmp(&b.key.sk));
+        out.extend(batch);
+        match bound {
+            Some(b) if out.len() <= limit => frontier = Some(b),
+            Some(_) => break,
+            None => break,
+        }
     }
-    Ok((items, more))
+    let more = out.len() > limit;
+    out.truncate(limit);
+    Ok((out, more))
+}
+
+/// `range` from the sort key `frontier` on (inclusive: the caller drops the frontier item).
+fn past(range: &SkRange, frontier: Option<&str>) -> SkRange {
+    let Some(f) = frontier else {
+        return range.clone();
+    };
+    match range {
+        SkRange::Prefix(p) => SkRange::Between {
+            from: f.to_owned(),
+            to: super::prefix_end(p),
+        },
+        SkRange::Between { from, to } => SkRange::Between {
+            from: from.as_str().max(f).to_owned(),
+            to: to.clone(),
+        },
+    }
 }
 
 /// The first `n` items of `range` in partition `pk` (following its pages), and whether more
@@ -83,6 +125,101 @@ async fn up_to(
             Some(c) if items.len() < n => query.cursor = Some(c),
             Some(_) => return Ok((items, true)),
             None => return Ok((items, false)),
+        }
+    }
+}
+
+/// One page of up to `limit` items whose sort key starts with `prefix` and comes after the
+/// sort key `after` (where a previous page ended; `None`: from the start), over the partitions
+/// `pks` in ascending sort-key order; and the sort key to resume after when more follow.
+pub async fn page_after(
+    table: &dyn Table,
+    pks: &[String],
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Item>, Option<String>), StoreError> {
+    let range = match after {
+        Some(sk) => SkRange::Between {
+            from: sk.to_owned(),
+            to: super::prefix_end(prefix),
+        },
+        None => SkRange::Prefix(prefix.to_owned()),
+    };
+    let (mut items, more) = first_merged(table, pks, &range, limit + 1).await?;
+    items.retain(|i| Some(i.key.sk.as_str()) != after);
+    let more = more || items.len() > limit;
+    items.truncate(limit);
+    let next = more.then(|| items.last().map(|i| i.key.sk.clone())).flatten();
+    Ok((items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Condition, EmbeddedTable, Key, Write};
+
+    /// 300 items over 7 partitions, unevenly (partition 0 holds most), with sort keys
+    /// `M#000`..`M#299` and a few outside the prefix.
+    async fn spread() -> (EmbeddedTable, Vec<String>, Vec<String>) {
+        let table = EmbeddedTable::in_memory();
+        let pks: Vec<String> = (0..7).map(|s| format!("P#{s}")).collect();
+        let mut writes = Vec::new();
+        let mut all = Vec::new();
+        for i in 0..300u32 {
+            let shard = if i % 3 == 0 { (i * 7919) % 7 } else { 0 };
+            let sk = format!("M#{i:03}");
+            all.push(sk.clone());
+            let key = Key::new(pks[shard as usize].clone(), sk);
+            let item = Item::new(key, 1, b"{}".to_vec());
+            writes.push(Write::Put {
+                item,
+                condition: Condition::Always,
+            });
+        }
+        for pk in &pks {
+            let item = Item::new(Key::new(pk.clone(), "N#outside"), 1, b"{}".to_vec());
+            writes.push(Write::Put {
+                item,
+                condition: Condition::Always,
+            });
+        }
+        table.batch_write(writes).await.unwrap();
+        (table, pks, all)
+    }
+
+    #[tokio::test]
+    async fn the_first_items_over_every_partition_are_the_first_of_them_all() {
+        let (table, pks, all) = spread().await;
+        let range = SkRange::Prefix("M#".into());
+        for limit in [1, 2, 5, 17, 50, 299, 300, 301, 1000] {
+            let (items, more) = first_merged(&table, &pks, &range, limit).await.unwrap();
+            let got: Vec<&str> = items.iter().map(|i| i.key.sk.as_str()).collect();
+            let want: Vec<&str> = all.iter().take(limit).map(String::as_str).collect();
+            assert_eq!(got, want, "limit {limit}");
+            assert_eq!(more, limit < all.len(), "limit {limit}");
+        }
+        assert_eq!(count_merged(&table, &pks, &range).await.unwrap(), 300);
+        assert_eq!(query_all_merged(&table, &pks, &range).await.unwrap().len(), 300);
+    }
+
+    #[tokio::test]
+    async fn pages_after_a_sort_key_visit_every_item_once_in_order() {
+        let (table, pks, all) = spread().await;
+        for limit in [1, 7, 64] {
+            let (mut seen, mut after) = (Vec::new(), None::<String>);
+            loop {
+                let (items, next) = page_after(&table, &pks, "M#", after.as_deref(), limit)
+                    .await
+                    .unwrap();
+                assert!(items.len() <= limit);
+                seen.extend(items.into_iter().map(|i| i.key.sk));
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, all, "limit {limit}");
         }
     }
 }

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 pub use dynamo::{DynamoTable, client_from_env as dynamo_client_from_env, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
-pub use merged::{count_merged, first_merged, query_all_merged};
+pub use merged::{count_merged, first_merged, page_after, query_all_merged};
 pub use pack::Transactions;
 
 /// The most items one [`Table::transact`] call may write, as in DynamoDB's TransactWriteItems.

@@ -144,8 +144,9 @@ impl Checker {
         }
         let mut members = HashSet::new();
         for g in groups.keys() {
-            let q = Query::prefix(keys::group_members_pk(t, g), keys::MEMBER_PREFIX);
-            for u in ids(&query_all(table, q).await?, keys::MEMBER_PREFIX) {
+            let shards = keys::group_members_shards(t, g);
+            let all = SkRange::Prefix(keys::MEMBER_PREFIX.to_owned());
+            for u in ids(&query_all_merged(table, &shards, &all).await?, keys::MEMBER_PREFIX) {
                 members.insert((g.clone(), u));
             }
         }
@@ -227,8 +228,9 @@ impl Checker {
         communities.extend(ids(&listed, keys::COMMUNITY_PREFIX));
         let mut seen = HashSet::new();
         for c in &communities {
-            let q = Query::prefix(keys::community_members_pk(t, c), keys::MEMBER_PREFIX);
-            for item in query_all(&*self.table, q).await? {
+            let shards = keys::community_members_shards(t, c);
+            let all = SkRange::Prefix(keys::MEMBER_PREFIX.to_owned());
+            for item in query_all_merged(&*self.table, &shards, &all).await? {
                 let u = item.key.sk[keys::MEMBER_PREFIX.len()..].to_owned();
                 let stored: Option<Value> = serde_json::from_slice(&item.body).ok();
                 let ex = format!("community={c} user={u}");

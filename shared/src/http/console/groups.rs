@@ -91,9 +91,8 @@ pub async fn page(
         let id = doc["id"].as_str().unwrap_or_default().to_owned();
         let name = doc["displayName"].as_str().unwrap_or_default().to_owned();
         let members_range = SkRange::Prefix(keys::MEMBER_PREFIX.into());
-        let members = s
-            .table
-            .count(&keys::group_members_pk(t, &id), &members_range)
+        let shards = keys::group_members_shards(t, &id);
+        let members = crate::store::count_merged(&*s.table, &shards, &members_range)
             .await
             .map_err(Refusal::internal)?;
         let mine = mappings.iter().filter_map(|m| {

@@ -271,9 +271,10 @@ async fn group_members(
     let mut total = 0;
     for chunk in groups.chunks(16) {
         let counts = chunk.iter().map(|item| {
-            let pk = keys::group_members_pk(t, &item.key.sk[keys::GROUP_PREFIX.len()..]);
+            let id = &item.key.sk[keys::GROUP_PREFIX.len()..];
+            let shards = keys::group_members_shards(t, id);
             let members = &members;
-            async move { s.table.count(&pk, members).await }
+            async move { count_merged(&*s.table, &shards, members).await }
         });
         total += try_join_all(counts).await?.iter().sum::<u64>();
     }

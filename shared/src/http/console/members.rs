@@ -54,11 +54,9 @@ pub async fn home(State(s): State<AppState>, who: Signed) -> Result<Response, Re
         let Some(c) = s.communities.get(t, id).await.map_err(Refusal::internal)? else {
             continue;
         };
-        let pk = keys::community_members_pk(t, id);
+        let shards = keys::community_members_shards(t, id);
         let range = SkRange::Prefix(keys::MEMBER_PREFIX.into());
-        let members = s
-            .table
-            .count(&pk, &range)
+        let members = crate::store::count_merged(&*s.table, &shards, &range)
             .await
             .map_err(Refusal::internal)?;
         let pending = memberships
