@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{TenantId, now_rfc3339, random_bytes, to_hex};
-use crate::store::{Condition, Item, Key, Query, SkRange, StoreError, Table, keys};
+use crate::store::{Condition, Item, SkRange, StoreError, Table, first_merged, keys};
 
 /// Days an entry is kept.
 pub const RETENTION_DAYS: i64 = 90;
@@ -132,7 +132,7 @@ const BATCH: usize = 100;
 /// The entry `event` of `t`, keyed now.
 fn item(t: &TenantId, event: &Event) -> Item {
     let now = chrono::Utc::now();
-    let key = Key::new(keys::activity_pk(t), sort_key(now.timestamp_micros()));
+    let key = keys::activity_entry(t, sort_key(now.timestamp_micros()));
     let body = serde_json::to_vec(event).expect("an event serialises");
     Item::new(key, 1, body).expiring_at(now.timestamp() + RETENTION_DAYS * 86_400)
 }
@@ -239,17 +239,12 @@ impl Activity {
             let from = after
                 .clone()
                 .map_or_else(|| "A#".to_owned(), |a| format!("{a}!"));
-            let query = Query {
-                pk: keys::activity_pk(t),
-                range: SkRange::Between {
-                    from,
-                    to: "A$".into(),
-                },
-                cursor: None,
-                limit: 500,
+            let range = SkRange::Between {
+                from,
+                to: "A$".into(),
             };
-            let items = self.table.query(&query).await?.items;
-            let full = items.len() == 500;
+            let shards = keys::activity_shards(t);
+            let (items, full) = first_merged(&*self.table, &shards, &range, 500).await?;
             for item in &items {
                 scanned += 1;
                 after = Some(item.key.sk.clone());

@@ -27,6 +27,8 @@ pub struct Load {
 pub struct Heat {
     pub requests: u64,
     pub keys: HashMap<String, Load>,
+    /// Item reads by partition key and sort-key kind (the sort key up to its first `#`).
+    pub kinds: HashMap<(String, String), u64>,
 }
 
 impl Heat {
@@ -79,6 +81,24 @@ impl Heat {
         )
     }
 
+    /// The sort-key kinds most read in the partition key `pk`.
+    pub fn read_kinds(&self, pk: &str) -> Vec<(String, u64)> {
+        let mut kinds: Vec<(String, u64)> = self
+            .kinds
+            .iter()
+            .filter(|((p, _), _)| p == pk)
+            .map(|((_, k), n)| (k.clone(), *n))
+            .collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        kinds.truncate(5);
+        kinds
+    }
+
+    /// The partition key taking the most item reads.
+    pub fn hottest_read_key(&self) -> String {
+        self.hottest(|l| l.item_reads).0
+    }
+
     /// The largest share of item writes and of item reads any one partition key takes.
     pub fn worst_shares(&self) -> (f64, f64) {
         (
@@ -122,6 +142,12 @@ impl HeatTable {
         std::mem::take(&mut *self.heat.lock().unwrap())
     }
 
+    fn read_sk(&self, pk: &str, sk: &str) {
+        let kind = sk.split('#').next().unwrap_or_default().to_owned();
+        let mut heat = self.heat.lock().unwrap();
+        *heat.kinds.entry((pk.to_owned(), kind)).or_default() += 1;
+    }
+
     fn read(&self, pk: &str, items: u64, bytes: f64) {
         let mut heat = self.heat.lock().unwrap();
         let load = heat.keys.entry(pk.to_owned()).or_default();
@@ -157,6 +183,7 @@ impl Table for HeatTable {
         self.request();
         let got = self.inner.get(key).await?;
         self.read(&key.pk, 1, got.as_ref().map_or(1.0, size));
+        self.read_sk(&key.pk, &key.sk);
         Ok(got)
     }
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
@@ -165,6 +192,7 @@ impl Table for HeatTable {
         let got = self.inner.get_many(keys).await?;
         for (key, item) in keys.iter().zip(&got) {
             self.read(&key.pk, 1, item.as_ref().map_or(1.0, size));
+            self.read_sk(&key.pk, &key.sk);
         }
         Ok(got)
     }
@@ -173,6 +201,9 @@ impl Table for HeatTable {
         let page = self.inner.query(query).await?;
         let bytes: f64 = page.items.iter().map(size).sum();
         self.read(&query.pk, page.items.len() as u64, bytes);
+        for item in &page.items {
+            self.read_sk(&query.pk, &item.key.sk);
+        }
         Ok(page)
     }
     async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {

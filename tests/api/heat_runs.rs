@@ -102,6 +102,8 @@ async fn no_partition_key_takes_more_than_5_percent_of_any_workload() {
         ("IdP initial sync, 2,000 users, 20 groups", &sync, 50.0),
     ] {
         println!("{}", heat.report(name, scale));
+        let hot = heat.hottest_read_key();
+        eprintln!("  {name}: reads of {hot} by kind: {:?}", heat.read_kinds(&hot));
     }
     for (name, heat) in [("upsert", &upsert), ("mirror", &mirror), ("sync", &sync)] {
         let (writes, reads) = heat.worst_shares();

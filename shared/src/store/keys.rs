@@ -452,7 +452,18 @@ pub fn client_usage(t: &TenantId, client_id: &str) -> Key {
     Key::new(tenant_pk(t), format!("LASTUSE#CLIENT#{client_id}"))
 }
 
-/// The partition of a tenant's activity log (see `crate::activity`).
-pub fn activity_pk(t: &TenantId) -> String {
-    format!("T#{t}#ACT")
+/// The partition of shard `s` of a tenant's activity log (see `crate::activity`).
+pub fn activity_pk(t: &TenantId, s: u32) -> String {
+    format!("T#{t}#ACT#{s:02}")
+}
+
+/// Every partition of a tenant's activity log.
+pub fn activity_shards(t: &TenantId) -> Vec<String> {
+    shards(|s| activity_pk(t, s))
+}
+
+/// An activity entry at sort key `sk`, in the shard of that sort key (its random part spreads
+/// entries of one instant too).
+pub fn activity_entry(t: &TenantId, sk: String) -> Key {
+    Key::new(activity_pk(t, shard(&sk)), sk)
 }
