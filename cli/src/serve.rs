@@ -58,17 +58,19 @@ pub struct ServeArgs {
 }
 
 /// Opens the store: the DynamoDB table with `--aws`, else the embedded store in the data
-/// directory (created if needed).
+/// directory (created if needed); refuses a table written in another key layout.
 pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn muster::store::Table>> {
     std::fs::create_dir_all(&data.data)
         .with_context(|| format!("cannot create the data directory {}", data.data.display()))?;
-    if data.aws {
-        let table = muster::store::DynamoTable::from_env(data.table.clone()).await?;
-        return Ok(Arc::new(table));
-    }
-    Ok(Arc::new(muster::store::EmbeddedTable::open(
-        &data.data.join("muster.redb"),
-    )?))
+    let table: Arc<dyn muster::store::Table> = if data.aws {
+        Arc::new(muster::store::DynamoTable::from_env(data.table.clone()).await?)
+    } else {
+        Arc::new(muster::store::EmbeddedTable::open(
+            &data.data.join("muster.redb"),
+        )?)
+    };
+    muster::store::ensure_schema(&*table).await?;
+    Ok(table)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {

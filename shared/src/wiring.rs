@@ -29,9 +29,13 @@ fn required(name: &str) -> Result<String, WiringError> {
         .ok_or_else(|| WiringError(format!("{name} must be set")))
 }
 
-/// The DynamoDB table named by `MUSTER_TABLE`.
+/// The DynamoDB table named by `MUSTER_TABLE`, once its key layout is this build's (see
+/// [`crate::store::ensure_schema`]).
 pub async fn table_from_env() -> Result<Arc<dyn Table>, WiringError> {
     let table = DynamoTable::from_env(required("MUSTER_TABLE")?)
+        .await
+        .map_err(|e| WiringError(e.to_string()))?;
+    crate::store::ensure_schema(&table)
         .await
         .map_err(|e| WiringError(e.to_string()))?;
     Ok(Arc::new(table))

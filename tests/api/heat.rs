@@ -89,7 +89,7 @@ impl Heat {
             .filter(|((p, _), _)| p == pk)
             .map(|((_, k), n)| (k.clone(), *n))
             .collect();
-        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
         kinds.truncate(5);
         kinds
     }
@@ -97,6 +97,12 @@ impl Heat {
     /// The partition key taking the most item reads.
     pub fn hottest_read_key(&self) -> String {
         self.hottest(|l| l.item_reads).0
+    }
+
+    /// Items written and items read in all.
+    pub fn items(&self) -> (u64, u64) {
+        let t = self.total();
+        (t.item_writes, t.item_reads)
     }
 
     /// The largest share of item writes and of item reads any one partition key takes.

@@ -87,8 +87,12 @@ async fn initial_sync() -> Heat {
     heat.take()
 }
 
+/// A workload's writes (or reads) count towards heat once there are enough of them to load a
+/// partition at all: the MIRROR of an unchanged file writes a few dozen items of its own job's
+/// bookkeeping, a twentieth of a second of one partition's capacity.
+const ENOUGH: u64 = 1_000;
+
 #[tokio::test]
-#[ignore = "issue 18: the partition layout that spreads these workloads is not finished; `scripts/bench-heat` prints where it stands"]
 async fn no_partition_key_takes_more_than_5_percent_of_any_workload() {
     let (upsert, mirror) = imports().await;
     let sync = initial_sync().await;
@@ -103,17 +107,21 @@ async fn no_partition_key_takes_more_than_5_percent_of_any_workload() {
     ] {
         println!("{}", heat.report(name, scale));
         let hot = heat.hottest_read_key();
-        eprintln!("  {name}: reads of {hot} by kind: {:?}", heat.read_kinds(&hot));
+        eprintln!(
+            "  {name}: reads of {hot} by kind: {:?}",
+            heat.read_kinds(&hot)
+        );
     }
     for (name, heat) in [("upsert", &upsert), ("mirror", &mirror), ("sync", &sync)] {
         let (writes, reads) = heat.worst_shares();
+        let (items_written, items_read) = heat.items();
         assert!(
-            writes <= 0.05,
+            writes <= 0.05 || items_written < ENOUGH,
             "{name}: one key takes {:.1} % of the writes",
             writes * 100.0
         );
         assert!(
-            reads <= 0.05,
+            reads <= 0.05 || items_read < ENOUGH,
             "{name}: one key takes {:.1} % of the reads",
             reads * 100.0
         );

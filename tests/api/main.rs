@@ -51,6 +51,7 @@ mod store_dynamo;
 mod sync_switch;
 mod tenant_settings;
 mod throttle;
+mod token_cache;
 mod users;
 mod v1_auth;
 mod xml;

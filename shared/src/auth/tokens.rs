@@ -4,7 +4,9 @@
 //! tenant, `secret` carries 256 random bits. Only the SHA-256 of the secret is stored, and a
 //! presented secret is compared with it in constant time.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +18,25 @@ use crate::ids::{TenantId, now_rfc3339, random_bytes, to_hex};
 use crate::store::{Condition, Item, Query, StoreError, Table, keys, query_all};
 
 const PREFIX: &str = "mst_";
+
+/// How long a process trusts a token it has read without reading it again: the bound on how
+/// long a token revoked by another process (another Lambda instance) keeps working here. A
+/// revocation made in this process applies to it at once.
+pub const TOKEN_CACHE_SECS: u64 = 10;
+
+/// (tenant, token id) → (secret hash, or empty for a tombstone; when read).
+type Known = HashMap<(String, String), (String, Instant)>;
+
+/// Tokens this process has read: (tenant, token id) → (secret hash, when read). Process-wide,
+/// so a revocation through any repository clears it; emptied when it reaches its bound.
+fn known() -> &'static std::sync::Mutex<Known> {
+    static KNOWN: OnceLock<std::sync::Mutex<Known>> = OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+/// Tokens remembered at most (a process serves few tenants' tokens; the bound keeps a flood of
+/// issued tokens from growing it).
+const KNOWN_MAX: usize = 10_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct TokenRecord {
@@ -118,17 +139,46 @@ impl ScimTokens {
         if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(false);
         }
-        let Some(item) = self.table.get(&keys::scim_token(tenant, id)).await? else {
+        let Some(stored) = self.stored_hash(tenant, id).await? else {
             return Ok(false);
         };
-        let record: TokenRecord = serde_json::from_slice(&item.body)
-            .map_err(|e| StoreError::Backend(format!("corrupt token record: {e}")))?;
         let presented_hash = sha256_hex(secret.as_bytes());
-        let valid = constant_time_eq(presented_hash.as_bytes(), record.secret_sha256.as_bytes());
+        let valid = constant_time_eq(presented_hash.as_bytes(), stored.as_bytes());
         if valid {
             self.usage.touch(keys::scim_token_usage(tenant, id)).await;
         }
         Ok(valid)
+    }
+
+    /// The secret hash of token `id`: remembered for [`TOKEN_CACHE_SECS`] once read, so a
+    /// known token costs no store read per request.
+    async fn stored_hash(&self, tenant: &TenantId, id: &str) -> Result<Option<String>, StoreError> {
+        let at = (tenant.to_string(), id.to_owned());
+        let fresh = Duration::from_secs(TOKEN_CACHE_SECS);
+        if let Some((hash, read)) = known().lock().expect("token cache").get(&at)
+            && read.elapsed() < fresh
+        {
+            // An empty hash is a tombstone: revoked here.
+            return Ok((!hash.is_empty()).then(|| hash.clone()));
+        }
+        let Some(item) = self.table.get(&keys::scim_token(tenant, id)).await? else {
+            known().lock().expect("token cache").remove(&at);
+            return Ok(None);
+        };
+        let record: TokenRecord = serde_json::from_slice(&item.body)
+            .map_err(|e| StoreError::Backend(format!("corrupt token record: {e}")))?;
+        let mut cache = known().lock().expect("token cache");
+        if let Some((hash, read)) = cache.get(&at)
+            && hash.is_empty()
+            && read.elapsed() < fresh
+        {
+            return Ok(None);
+        }
+        if cache.len() >= KNOWN_MAX {
+            cache.clear();
+        }
+        cache.insert(at, (record.secret_sha256.clone(), Instant::now()));
+        Ok(Some(record.secret_sha256))
     }
 
     /// The live tokens of `tenant`, oldest first, with their last use.
@@ -162,11 +212,20 @@ impl ScimTokens {
 
     /// Revokes a token by id; true if it existed. Requests bearing it fail from now on.
     pub async fn revoke(&self, tenant: &TenantId, token_id: &str) -> Result<bool, StoreError> {
-        match self
+        // A tombstone, set before and after the delete: a verification in this process that
+        // read the token just before cannot remember it again.
+        let at = (tenant.to_string(), token_id.to_owned());
+        let tombstone = || (String::new(), Instant::now());
+        known()
+            .lock()
+            .expect("token cache")
+            .insert(at.clone(), tombstone());
+        let deleted = self
             .table
             .delete(&keys::scim_token(tenant, token_id), Condition::Exists)
-            .await
-        {
+            .await;
+        known().lock().expect("token cache").insert(at, tombstone());
+        match deleted {
             Ok(()) => {
                 self.usage
                     .forget(&keys::scim_token_usage(tenant, token_id))

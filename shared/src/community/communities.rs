@@ -2,7 +2,8 @@
 //! in the same transaction. Stored as the document SCIM clients read at `/Communities`
 //! ([`crate::scim::CommunityResources`] serves it), but written and read here without SCIM.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 
@@ -34,6 +35,16 @@ fn decode(item: &Item) -> Result<Community, StoreError> {
         created: text(&doc["meta"]["created"]),
     })
 }
+
+/// Communities this process has read, by (tenant, id): process-wide, bounded.
+fn known() -> &'static std::sync::Mutex<HashMap<(String, String), Community>> {
+    static KNOWN: OnceLock<std::sync::Mutex<HashMap<(String, String), Community>>> =
+        OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+/// Communities remembered at most.
+const KNOWN_MAX: usize = 100_000;
 
 /// The communities of every tenant.
 pub struct Communities {
@@ -87,10 +98,25 @@ impl Communities {
         }
     }
 
-    /// The community with this id, if any.
+    /// The community with this id, if any. A community never changes once made (no
+    /// operation renames or removes one), so one found is remembered by the process and read
+    /// from the store no more: SCIM answers name each membership's community without a read
+    /// in the tenant's partition.
     pub async fn get(&self, t: &TenantId, id: &str) -> Result<Option<Community>, StoreError> {
+        let at = (t.to_string(), id.to_owned());
+        if let Some(c) = known().lock().expect("community cache").get(&at) {
+            return Ok(Some(c.clone()));
+        }
         let item = self.table.get(&keys::community(t, id)).await?;
-        item.as_ref().map(decode).transpose()
+        let found = item.as_ref().map(decode).transpose()?;
+        if let Some(c) = &found {
+            let mut cache = known().lock().expect("community cache");
+            if cache.len() >= KNOWN_MAX {
+                cache.clear();
+            }
+            cache.insert(at, c.clone());
+        }
+        Ok(found)
     }
 
     /// Every community of the tenant, in id order.

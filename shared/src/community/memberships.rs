@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::{Edit, Membership, Role, Source, Status};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Condition, Item, Key, Query, SkRange, StoreError, Table, Write, keys, query_all};
+use crate::store::{
+    Condition, Item, Key, Query, SkRange, StoreError, Table, Write, keys, query_all,
+};
 
 /// How many times a membership change is retried when another writer interleaves.
 const ATTEMPTS: usize = 16;

@@ -16,7 +16,8 @@ use super::intent::{Intents, Target};
 use super::records::{index_item, pointed_id};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{
-    Condition, Item, Key, Query, SkRange, StoreError, Table, Write, keys, query_all, query_all_merged,
+    Condition, Item, Key, Query, SkRange, StoreError, Table, Write, keys, query_all,
+    query_all_merged,
 };
 
 /// A soft-deleted user as stored.

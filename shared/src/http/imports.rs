@@ -12,6 +12,7 @@ use serde_json::json;
 use super::AppState;
 use super::principal::Principal;
 use crate::blob::{Blobs, LocalBlobs, UploadRefusal};
+use crate::ids::TenantId;
 use crate::import::{ImportContext, Notifier};
 use crate::queue::Queue;
 
@@ -121,6 +122,54 @@ impl IntoResponse for Failure {
     }
 }
 
+/// Where an acting user may act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActingScope {
+    /// A tenant administrator: every community of the tenant (not listed until needed, so a
+    /// status poll reads no community).
+    Tenant,
+    /// A community administrator: these communities.
+    Communities(Vec<String>),
+}
+
+impl ActingScope {
+    /// Whether the scope covers community `c`, which the caller knows is a community of the
+    /// tenant (one a job of the tenant touched, say).
+    pub fn contains(&self, c: &str) -> bool {
+        match self {
+            ActingScope::Tenant => true,
+            ActingScope::Communities(ids) => ids.iter().any(|id| id == c),
+        }
+    }
+
+    /// Whether the scope covers `c`, a community id from the request: for a tenant
+    /// administrator, whether the tenant has it (read once per process: communities never
+    /// change).
+    pub async fn covers(&self, s: &AppState, t: &TenantId, c: &str) -> Result<bool, Failure> {
+        match self {
+            ActingScope::Tenant => Ok(s
+                .communities
+                .get(t, c)
+                .await
+                .map_err(Failure::internal)?
+                .is_some()),
+            ActingScope::Communities(ids) => Ok(ids.iter().any(|id| id == c)),
+        }
+    }
+
+    /// The communities of the scope, listed (every community of the tenant for a tenant
+    /// administrator, read now).
+    pub async fn ids(self, s: &AppState, t: &TenantId) -> Result<Vec<String>, Failure> {
+        match self {
+            ActingScope::Communities(ids) => Ok(ids),
+            ActingScope::Tenant => {
+                let all = s.communities.list(t).await.map_err(Failure::internal)?;
+                Ok(all.into_iter().map(|c| c.id).collect())
+            }
+        }
+    }
+}
+
 /// The communities `user_id` may act on: all of them for a tenant administrator, those it
 /// administers for a community administrator; anyone else, and any user the client is not
 /// bound to (`acting_users`), is refused with 403.
@@ -128,7 +177,7 @@ pub async fn acting_scope(
     s: &AppState,
     who: &Principal,
     user_id: &str,
-) -> Result<Vec<String>, Failure> {
+) -> Result<ActingScope, Failure> {
     if !who.may_act_as(user_id) {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,
@@ -142,8 +191,7 @@ pub async fn acting_scope(
         .await
         .map_err(Failure::internal)?
     {
-        let all = s.communities.list(t).await.map_err(Failure::internal)?;
-        return Ok(all.into_iter().map(|c| c.id).collect());
+        return Ok(ActingScope::Tenant);
     }
     let administered = s
         .admin
@@ -157,7 +205,7 @@ pub async fn acting_scope(
             "user_id must be an administrator of the tenant or of a community",
         ));
     }
-    Ok(administered)
+    Ok(ActingScope::Communities(administered))
 }
 
 /// `page` (default 1) and `per_page` (default 20, at most 100).

@@ -144,7 +144,10 @@ async fn start(
     headers: HeaderMap,
 ) -> Answer {
     let imports = Imports::of(&s)?;
-    let scope = acting_scope(&s, &who, param(&q, "user_id")?).await?;
+    let scope = acting_scope(&s, &who, param(&q, "user_id")?)
+        .await?
+        .ids(&s, &who.tenant)
+        .await?;
     let mode: Mode = param(&q, "operation")?
         .parse()
         .map_err(|m| Failure::bad("invalid_operation", m))?;
@@ -355,7 +358,7 @@ async fn invite(
 ) -> Answer {
     let imports = Imports::of(&s)?;
     let scope = acting_scope(&s, &who, param(&q, "user_id")?).await?;
-    if !scope.contains(&community) {
+    if !scope.covers(&s, &who.tenant, &community).await? {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,
             "forbidden",

@@ -150,7 +150,9 @@ pub async fn page_after(
     items.retain(|i| Some(i.key.sk.as_str()) != after);
     let more = more || items.len() > limit;
     items.truncate(limit);
-    let next = more.then(|| items.last().map(|i| i.key.sk.clone())).flatten();
+    let next = more
+        .then(|| items.last().map(|i| i.key.sk.clone()))
+        .flatten();
     Ok((items, next))
 }
 
@@ -200,7 +202,10 @@ mod tests {
             assert_eq!(more, limit < all.len(), "limit {limit}");
         }
         assert_eq!(count_merged(&table, &pks, &range).await.unwrap(), 300);
-        assert_eq!(query_all_merged(&table, &pks, &range).await.unwrap().len(), 300);
+        assert_eq!(
+            query_all_merged(&table, &pks, &range).await.unwrap().len(),
+            300
+        );
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ mod error;
 pub mod keys;
 mod merged;
 mod pack;
+mod schema;
 
 use async_trait::async_trait;
 
@@ -22,6 +23,7 @@ pub use embedded::EmbeddedTable;
 pub use error::StoreError;
 pub use merged::{count_merged, first_merged, page_after, query_all_merged};
 pub use pack::Transactions;
+pub use schema::{SCHEMA_VERSION, ensure_schema, schema_key};
 
 /// The most items one [`Table::transact`] call may write, as in DynamoDB's TransactWriteItems.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;

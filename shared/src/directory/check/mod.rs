@@ -146,7 +146,10 @@ impl Checker {
         for g in groups.keys() {
             let shards = keys::group_members_shards(t, g);
             let all = SkRange::Prefix(keys::MEMBER_PREFIX.to_owned());
-            for u in ids(&query_all_merged(table, &shards, &all).await?, keys::MEMBER_PREFIX) {
+            for u in ids(
+                &query_all_merged(table, &shards, &all).await?,
+                keys::MEMBER_PREFIX,
+            ) {
                 members.insert((g.clone(), u));
             }
         }

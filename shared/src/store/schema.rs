@@ -1,0 +1,54 @@
+//! The layout version recorded in the table: a build refuses a table written in another
+//! layout instead of misreading it, so a later change of keys can ship with a migration.
+
+use super::{Condition, Item, Key, StoreError, Table};
+
+/// The key layout this build reads and writes (`docs/dynamodb-layout.md`). Version 1: large
+/// collections spread over 32 partitions per tenant.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The item that records the table's layout version.
+pub fn schema_key() -> Key {
+    Key::new("SCHEMA", "VERSION")
+}
+
+/// Records [`SCHEMA_VERSION`] in a table that has none, and accepts a table that has it;
+/// a table of another version is `Invalid`, naming both.
+pub async fn ensure_schema(table: &dyn Table) -> Result<(), StoreError> {
+    let body = serde_json::json!({"version": SCHEMA_VERSION}).to_string();
+    let item = Item::new(schema_key(), 1, body.into_bytes());
+    match table.put(item, Condition::NotExists).await {
+        Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    let found = table
+        .get(&schema_key())
+        .await?
+        .and_then(|i| serde_json::from_slice::<serde_json::Value>(&i.body).ok())
+        .and_then(|v| v["version"].as_u64());
+    match found {
+        Some(SCHEMA_VERSION) => Ok(()),
+        other => Err(StoreError::Invalid(format!(
+            "the table's key layout is version {}, this build reads version {SCHEMA_VERSION}: \
+             migrate the table or run the build that wrote it",
+            other.map_or_else(|| "unknown".to_owned(), |v| v.to_string())
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EmbeddedTable;
+
+    #[tokio::test]
+    async fn a_new_table_takes_this_layout_and_a_table_of_another_is_refused() {
+        let table = EmbeddedTable::in_memory();
+        ensure_schema(&table).await.unwrap();
+        ensure_schema(&table).await.unwrap();
+        let other = Item::new(schema_key(), 2, br#"{"version": 999}"#.to_vec());
+        table.put(other, Condition::Always).await.unwrap();
+        let refused = ensure_schema(&table).await.unwrap_err().to_string();
+        assert!(refused.contains("version 999"), "{refused}");
+    }
+}
