@@ -99,6 +99,12 @@ impl Heat {
         self.hottest(|l| l.item_reads).0
     }
 
+    /// Capacity units in all: (write, read).
+    pub fn capacity(&self) -> (f64, f64) {
+        let t = self.total();
+        (t.wcu, t.rcu)
+    }
+
     /// Items written and items read in all.
     pub fn items(&self) -> (u64, u64) {
         let t = self.total();

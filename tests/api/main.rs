@@ -10,6 +10,7 @@ mod bulk;
 mod communities;
 mod console_members;
 mod corpus;
+mod cost_runs;
 mod counting;
 mod directory;
 mod discovery;

@@ -11,8 +11,8 @@ use super::schema::MEMBERSHIP_SCHEMA;
 use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
 use super::{ListParams, Preconditions, Projection, ScimError, StoredResource, patch};
-use crate::community::{Communities, Memberships};
-use crate::directory::{ATTEMPTS, DirectoryError, Document, Members, UserDirectory, is_active};
+use crate::community::Communities;
+use crate::directory::{ATTEMPTS, DirectoryError, Document, UserDirectory, is_active};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -25,8 +25,6 @@ pub(super) fn user_rt() -> &'static ResourceType {
 pub struct Users {
     pub(super) repo: Repo,
     directory: UserDirectory,
-    members: Members,
-    memberships: Memberships,
     communities: Communities,
 }
 
@@ -41,8 +39,6 @@ impl Users {
         Self {
             repo: Repo::new(directory.records().clone(), user_rt()),
             directory,
-            members: Members::new(table.clone()),
-            memberships: Memberships::new(table.clone()),
             communities: Communities::new(table),
         }
     }
@@ -153,14 +149,20 @@ impl Users {
         projection: &Projection,
     ) -> Result<Value, ScimError> {
         let mut value = render(user, base, "/Users");
-        if projection.includes("groups") {
+        let want_groups = projection.includes("groups");
+        let want_memberships = projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships");
+        // One query reads the user's groups and memberships; the groups' names come in one
+        // batch.
+        let links = match want_groups || want_memberships {
+            true => Some(crate::directory::derive::links(&**self.repo.table(), t, &user.id).await?),
+            false => None,
+        };
+        if let Some(links) = links.as_ref().filter(|_| want_groups) {
+            let keys: Vec<_> = links.groups.iter().map(|g| keys::group(t, g)).collect();
+            let found = self.repo.table().get_many(&keys).await?;
             let mut groups = Vec::new();
-            for group in self.members.of_user(t, &user.id).await? {
-                let display = self
-                    .repo
-                    .table()
-                    .get(&keys::group(t, &group))
-                    .await?
+            for (group, item) in links.groups.iter().zip(found) {
+                let display = item
                     .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
                     .and_then(|g| g.get("displayName").cloned());
                 let mut entry = json!({"value": group, "$ref": format!("{base}/Groups/{group}"), "type": "direct"});
@@ -173,10 +175,10 @@ impl Users {
                 value["groups"] = Value::Array(groups);
             }
         }
-        if projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships") {
+        if let Some(links) = links.filter(|_| want_memberships) {
             let active = is_active(&user.doc);
             let mut memberships = Vec::new();
-            for m in self.memberships.of_user(t, &user.id).await? {
+            for (m, _) in links.memberships {
                 let status = if active {
                     json!(m.status)
                 } else {
