@@ -1,7 +1,7 @@
 //! The layout version recorded in the table: a build refuses a table written in another
 //! layout instead of misreading it, so a later change of keys can ship with a migration.
 
-use super::{Condition, Item, Key, StoreError, Table};
+use super::{Condition, Item, Key, Query, StoreError, Table};
 
 /// The key layout this build reads and writes (`docs/dynamodb-layout.md`). Version 1: large
 /// collections spread over 32 partitions per tenant.
@@ -15,6 +15,19 @@ pub fn schema_key() -> Key {
 /// Records [`SCHEMA_VERSION`] in a table that has none, and accepts a table that has it;
 /// a table of another version is `Invalid`, naming both.
 pub async fn ensure_schema(table: &dyn Table) -> Result<(), StoreError> {
+    if table.get(&schema_key()).await?.is_none() {
+        // A table with tenants but no version was written before versions were recorded,
+        // in a layout this build would misread (users and members not found).
+        let tenants = Query::prefix(super::keys::TENANTS_PK, "").limit(1);
+        if !table.query(&tenants).await?.items.is_empty() {
+            return Err(StoreError::Invalid(
+                "the table holds tenants but no key layout version: it was written by a muster \
+                 from before layout versions (2026-12-03), whose keys this build would misread; \
+                 start from an empty data directory or table"
+                    .into(),
+            ));
+        }
+    }
     let body = serde_json::json!({"version": SCHEMA_VERSION}).to_string();
     let item = Item::new(schema_key(), 1, body.into_bytes());
     match table.put(item, Condition::NotExists).await {
@@ -50,5 +63,14 @@ mod tests {
         table.put(other, Condition::Always).await.unwrap();
         let refused = ensure_schema(&table).await.unwrap_err().to_string();
         assert!(refused.contains("version 999"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_table_with_tenants_and_no_version_is_refused() {
+        let table = EmbeddedTable::in_memory();
+        let listing = Item::new(Key::new(crate::store::keys::TENANTS_PK, "T#old"), 1, vec![]);
+        table.put(listing, Condition::Always).await.unwrap();
+        let refused = ensure_schema(&table).await.unwrap_err().to_string();
+        assert!(refused.contains("before layout versions"), "{refused}");
     }
 }
