@@ -13,32 +13,39 @@ pub fn schema_key() -> Key {
 }
 
 /// Records [`SCHEMA_VERSION`] in a table that has none, and accepts a table that has it;
-/// a table of another version is `Invalid`, naming both.
+/// a table of another version is `Invalid`, naming both, and so is a table that holds
+/// tenants but no version (written before versions were recorded). One read when the version
+/// is there. A process that may not write (the token function reads only) accepts a fresh
+/// table without recording it: the next process that can, does.
 pub async fn ensure_schema(table: &dyn Table) -> Result<(), StoreError> {
-    if table.get(&schema_key()).await?.is_none() {
-        // A table with tenants but no version was written before versions were recorded,
-        // in a layout this build would misread (users and members not found).
-        let tenants = Query::prefix(super::keys::TENANTS_PK, "").limit(1);
-        if !table.query(&tenants).await?.items.is_empty() {
-            return Err(StoreError::Invalid(
-                "the table holds tenants but no key layout version: it was written by a muster \
-                 from before layout versions (2026-12-03), whose keys this build would misread; \
-                 start from an empty data directory or table"
-                    .into(),
-            ));
+    let found = match table.get(&schema_key()).await? {
+        Some(item) => version_of(&item),
+        None => {
+            // A table with tenants but no version was written before versions were recorded,
+            // in a layout this build would misread (users and members not found).
+            let tenants = Query::prefix(super::keys::TENANTS_PK, "").limit(1);
+            if !table.query(&tenants).await?.items.is_empty() {
+                return Err(StoreError::Invalid(
+                    "the table holds tenants but no key layout version: it was written by a \
+                     muster from before layout versions (2026-12-03), whose keys this build \
+                     would misread; start from an empty data directory or table"
+                        .into(),
+                ));
+            }
+            let body = serde_json::json!({"version": SCHEMA_VERSION}).to_string();
+            let item = Item::new(schema_key(), 1, body.into_bytes());
+            match table.put(item, Condition::NotExists).await {
+                Ok(()) => Some(SCHEMA_VERSION),
+                Err(StoreError::ConditionFailed { .. }) => {
+                    table.get(&schema_key()).await?.and_then(|i| version_of(&i))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the table's layout version was not recorded");
+                    Some(SCHEMA_VERSION)
+                }
+            }
         }
-    }
-    let body = serde_json::json!({"version": SCHEMA_VERSION}).to_string();
-    let item = Item::new(schema_key(), 1, body.into_bytes());
-    match table.put(item, Condition::NotExists).await {
-        Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
-        Err(e) => return Err(e),
-    }
-    let found = table
-        .get(&schema_key())
-        .await?
-        .and_then(|i| serde_json::from_slice::<serde_json::Value>(&i.body).ok())
-        .and_then(|v| v["version"].as_u64());
+    };
     match found {
         Some(SCHEMA_VERSION) => Ok(()),
         other => Err(StoreError::Invalid(format!(
@@ -47,6 +54,12 @@ pub async fn ensure_schema(table: &dyn Table) -> Result<(), StoreError> {
             other.map_or_else(|| "unknown".to_owned(), |v| v.to_string())
         ))),
     }
+}
+
+fn version_of(item: &Item) -> Option<u64> {
+    serde_json::from_slice::<serde_json::Value>(&item.body)
+        .ok()
+        .and_then(|v| v["version"].as_u64())
 }
 
 #[cfg(test)]
