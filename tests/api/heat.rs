@@ -184,6 +184,7 @@ impl HeatTable {
                 Write::Put { item, .. } => self.write(&item.key.pk, size(item), factor),
                 Write::Delete { key, .. } => self.write(&key.pk, 1.0, factor),
                 Write::Check { key, .. } => self.read(&key.pk, 1, 1.0),
+                Write::Add { key, .. } => self.write(&key.pk, 1.0, factor),
             }
         }
     }

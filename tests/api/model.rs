@@ -355,6 +355,13 @@ async fn run(cmds: Vec<Cmd>) {
         seen.sort();
         assert_eq!(seen, want, "group {id}");
     }
+    // The model's live users and the harness's acting administrator.
+    let live = (0..USERS).filter(|u| m.live(*u).is_some()).count() + 1;
+    let users = h.app.get("/Users?count=0").await.body;
+    assert_eq!(users["totalResults"], json!(live), "users counted");
+    let groups = m.groups.iter().flatten().count();
+    let counted = h.app.get("/Groups?count=0").await.body;
+    assert_eq!(counted["totalResults"], json!(groups), "groups counted");
     let report = Checker::new(h.app.table.clone())
         .check(&h.tenant)
         .await

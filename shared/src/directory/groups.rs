@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::change::Pin;
 use super::members::Planned;
-use super::records::{Document, Kind, Record, Records, UniqueValue, pointed_id};
+use super::records::{Counted, Document, Kind, Record, Records, UniqueValue, pointed_id};
 use super::{DirectoryError, Intents, MemberDelta, Members, Reconciler, Target, Unpinned};
 use crate::ids::TenantId;
 use crate::store::{StoreError, Table, Write, keys};
@@ -50,8 +50,10 @@ pub fn kind() -> Kind {
         key: keys::group,
         prefix: keys::GROUP_PREFIX,
         shards: keys::groups_shards,
-        count_shards: keys::index_shards,
-        count_prefix: keys::GROUP_NAME_PREFIX,
+        counted: Counted::Counters {
+            one: keys::group_counter,
+            all: keys::group_counters,
+        },
         unique: unique_values,
         indexed: &["displayName", "externalId"],
         index: |t, attribute, value| match attribute {

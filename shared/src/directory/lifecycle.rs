@@ -188,6 +188,10 @@ impl Lifecycle {
             condition: Condition::Always,
         }));
         writes.extend(restore_keys(t, doc).into_iter().map(|k| pointer(k, id)));
+        writes.push(Write::Add {
+            key: keys::user_counter(t, id),
+            delta: -1,
+        });
         match self.table.transact(writes).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { .. }) => Err(DirectoryError::Stale),
@@ -237,6 +241,10 @@ impl Lifecycle {
                 });
             }
         }
+        writes.push(Write::Add {
+            key: keys::user_counter(t, id),
+            delta: 1,
+        });
         match self.table.transact(writes).await {
             Ok(()) => Ok(version),
             Err(StoreError::ConditionFailed { index }) if index < 3 => Err(DirectoryError::Stale),

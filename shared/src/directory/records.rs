@@ -35,12 +35,8 @@ pub struct Kind {
     pub prefix: &'static str,
     /// The partitions (shards) holding the resources of this kind.
     pub shards: fn(&TenantId) -> Vec<String>,
-    /// The sort-key prefix of the index of the required unique name (userName,
-    /// displayName): one small item per resource, written in the resource's own transactions,
-    /// so counting it counts the resources while reading a tenth of the bytes.
-    pub count_prefix: &'static str,
-    /// The partitions holding the items of `count_prefix`.
-    pub count_shards: fn(&TenantId) -> Vec<String>,
+    /// How the resources are counted.
+    pub counted: Counted,
     /// The unique values of a document.
     pub unique: fn(&TenantId, &Document) -> Vec<UniqueValue>,
     /// Attributes (canonical names) with a unique index that a filter lookup may use.
@@ -50,6 +46,40 @@ pub struct Kind {
     /// The intents a change of the resource `id` from `old` to `new` (`None`: deleted) must
     /// record in its own transaction, so the directory derives what it implies.
     pub intents: fn(&TenantId, &str, &Document, Option<&Document>) -> Vec<Write>,
+}
+
+/// How a kind's resources are counted (`totalResults`).
+#[derive(Clone, Copy)]
+pub enum Counted {
+    /// By maintained counters: each create adds 1 to `one(id)` and each delete takes 1 from
+    /// it, in the record's own transaction; the count is the sum of `all`, read in one batch.
+    Counters {
+        /// The counter a resource `id` counts on.
+        one: fn(&TenantId, &str) -> Key,
+        /// Every counter of the tenant.
+        all: fn(&TenantId) -> Vec<Key>,
+    },
+    /// By counting the index items of the required unique name, in `shards` (for small
+    /// collections written outside [`Records`], such as communities).
+    Index {
+        /// The sort-key prefix of the index.
+        prefix: &'static str,
+        /// The partitions holding it.
+        shards: fn(&TenantId) -> Vec<String>,
+    },
+}
+
+impl Counted {
+    /// The write that counts resource `id` `delta` more times, if counters are kept.
+    pub(crate) fn add(&self, t: &TenantId, id: &str, delta: i64) -> Option<Write> {
+        match self {
+            Counted::Counters { one, .. } => Some(Write::Add {
+                key: one(t, id),
+                delta,
+            }),
+            Counted::Index { .. } => None,
+        }
+    }
 }
 
 /// For kinds whose changes imply nothing to derive.
@@ -160,6 +190,7 @@ impl Records {
     ) -> Result<Record, DirectoryError> {
         let (stored, mut writes, labels) = self.creation(t, body);
         writes.extend(extra(&stored.id));
+        writes.extend(self.kind.counted.add(t, &stored.id, 1));
         match self.table.transact(writes.clone()).await {
             Ok(()) => Ok(stored),
             Err(StoreError::ConditionFailed { index }) => {
@@ -293,6 +324,7 @@ impl Records {
             condition: Condition::VersionIs(old.version),
         }];
         writes.extend((self.kind.intents)(t, &old.id, &old.doc, None));
+        writes.extend(self.kind.counted.add(t, &old.id, -1));
         for u in (self.kind.unique)(t, &old.doc) {
             writes.push(Write::Delete {
                 key: u.key,
@@ -306,24 +338,16 @@ impl Records {
         }
     }
 
-    /// How many resources of this kind the tenant has.
+    /// How many resources of this kind the tenant has: one batch read of its counters.
     pub async fn count(&self, t: &TenantId) -> Result<u64, StoreError> {
-        let range = SkRange::Prefix(self.kind.count_prefix.into());
-        crate::store::count_merged(&*self.table, &(self.kind.count_shards)(t), &range).await
-    }
-
-    /// Up to `count` resources starting at the 1-based `start_index`, in id order.
-    pub async fn page(
-        &self,
-        t: &TenantId,
-        start_index: usize,
-        count: usize,
-    ) -> Result<Vec<Record>, StoreError> {
-        let skip = start_index.saturating_sub(1);
-        let range = SkRange::Prefix(self.kind.prefix.into());
-        let shards = (self.kind.shards)(t);
-        let (items, _) =
-            crate::store::first_merged(&*self.table, &shards, &range, skip + count).await?;
-        items.iter().skip(skip).map(decode).collect()
+        match self.kind.counted {
+            Counted::Counters { all, .. } => {
+                crate::store::sum_counters(&*self.table, &all(t)).await
+            }
+            Counted::Index { prefix, shards } => {
+                let range = SkRange::Prefix(prefix.into());
+                crate::store::count_merged(&*self.table, &shards(t), &range).await
+            }
+        }
     }
 }

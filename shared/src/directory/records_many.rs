@@ -47,6 +47,7 @@ impl Records {
         for (index, body) in bodies.into_iter().enumerate() {
             let (stored, mut writes, _) = self.creation(t, body);
             writes.extend(extra(index, &stored.id));
+            writes.extend(self.kind.counted.add(t, &stored.id, 1));
             transactions.push(writes, (index, stored));
         }
         let sent = transactions.into_groups().into_iter();

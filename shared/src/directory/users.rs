@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::change::{ATTEMPTS, Pin, settle};
-use super::records::{Document, Kind, Record, Records, UniqueValue, no_intents, pointed_id};
+use super::records::{
+    Counted, Document, Kind, Record, Records, UniqueValue, no_intents, pointed_id,
+};
 use super::records_many::Extra;
 use super::user::{ENTERPRISE_SCHEMA, NewUser, UserChange};
 use super::{Deleted, DirectoryError, Lifecycle, Reconciler, Target};
@@ -51,8 +53,10 @@ pub fn kind() -> Kind {
         key: keys::user,
         prefix: keys::USER_PREFIX,
         shards: keys::users_shards,
-        count_shards: keys::index_shards,
-        count_prefix: keys::USER_NAME_PREFIX,
+        counted: Counted::Counters {
+            one: keys::user_counter,
+            all: keys::user_counters,
+        },
         unique: unique_values,
         indexed: &["userName", "externalId", "employeeNumber"],
         index: |t, attribute, value| match attribute {

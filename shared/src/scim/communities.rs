@@ -10,7 +10,7 @@ use super::repo::{Repo, render};
 use super::schema::{ResourceType, resource_type};
 use super::service::ResourceService;
 use super::{ListParams, Preconditions, Projection, ScimError, SearchResult, StoredResource};
-use crate::directory::{Document, Kind, Records, UniqueValue, no_intents};
+use crate::directory::{Counted, Document, Kind, Records, UniqueValue, no_intents};
 use crate::ids::TenantId;
 use crate::store::{Table, keys};
 
@@ -38,8 +38,10 @@ impl CommunityResources {
             key: keys::community,
             prefix: keys::COMMUNITY_PREFIX,
             shards: |t| vec![keys::tenant_pk(t)],
-            count_prefix: keys::COMMUNITY_NAME_PREFIX,
-            count_shards: |t| vec![keys::tenant_pk(t)],
+            counted: Counted::Index {
+                prefix: keys::COMMUNITY_NAME_PREFIX,
+                shards: |t| vec![keys::tenant_pk(t)],
+            },
             unique: unique_values,
             indexed: &["displayName"],
             index: |t, attribute, value| {

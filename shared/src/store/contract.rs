@@ -43,6 +43,7 @@ where
     a_garbage_cursor_is_rejected(&*table).await;
     batch_writes_apply_many_puts_and_deletes(&*table).await;
     concurrent_creates_of_one_key_have_exactly_one_winner(table.clone()).await;
+    counters_add_inside_transactions_and_only_when_they_commit(table.clone()).await;
 }
 
 async fn reading_a_missing_key_is_none(t: &dyn Table) {
@@ -297,4 +298,65 @@ async fn concurrent_creates_of_one_key_have_exactly_one_winner(t: Arc<dyn Table>
             .unwrap(),
         1
     );
+}
+
+async fn counters_add_inside_transactions_and_only_when_they_commit(t: Arc<dyn Table>) {
+    let pk = fresh_partition("counter");
+    let counter = Key::new(&pk, "N");
+    let add = |delta| Write::Add {
+        key: counter.clone(),
+        delta,
+    };
+    let count = |t: Arc<dyn Table>, key: Key| async move {
+        t.get(&key).await.unwrap().map(|i| (i.version, i.body))
+    };
+    t.transact(vec![put(item(&pk, "A", 1), Condition::NotExists), add(3)])
+        .await
+        .unwrap();
+    assert_eq!(count(t.clone(), counter.clone()).await, Some((3, vec![])));
+    let clash = vec![put(item(&pk, "A", 1), Condition::NotExists), add(5)];
+    assert!(
+        t.transact(clash)
+            .await
+            .unwrap_err()
+            .is_condition_failed_at(0)
+    );
+    t.transact(vec![add(-1)]).await.unwrap();
+    assert_eq!(count(t.clone(), counter.clone()).await, Some((2, vec![])));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (t, w) = (t.clone(), add(1));
+            tokio::spawn(async move {
+                loop {
+                    match t.transact(vec![w.clone()]).await {
+                        Err(StoreError::Conflict) => continue,
+                        done => return done,
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(t.clone(), counter.clone()).await, Some((18, vec![])));
+    t.transact(vec![add(-20)]).await.unwrap();
+    assert_eq!(count(t.clone(), counter.clone()).await.unwrap().0, 0);
+    t.transact(vec![add(3)]).await.unwrap();
+    assert_eq!(count(t.clone(), counter.clone()).await.unwrap().0, 1);
+    let kept = item(&pk, "WITH_BODY", 7);
+    t.put(kept.clone(), Condition::Always).await.unwrap();
+    let onto = Write::Add {
+        key: kept.key.clone(),
+        delta: 2,
+    };
+    t.transact(vec![onto.clone()]).await.unwrap();
+    assert_eq!(
+        count(t.clone(), kept.key.clone()).await,
+        Some((9, kept.body))
+    );
+    assert!(matches!(
+        t.batch_write(vec![onto]).await,
+        Err(StoreError::Invalid(_))
+    ));
 }

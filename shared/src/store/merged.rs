@@ -36,6 +36,13 @@ pub async fn count_merged(
     Ok(try_join_all(counts).await?.into_iter().sum())
 }
 
+/// The sum of the counters at `keys` (see [`super::Write::Add`]), read in one batch; an
+/// absent counter counts 0.
+pub async fn sum_counters(table: &dyn Table, keys: &[super::Key]) -> Result<u64, StoreError> {
+    let found = table.get_many(keys).await?;
+    Ok(found.iter().flatten().map(|i| i.version).sum())
+}
+
 /// The first `limit` items of `range` over the partitions `pks` in ascending sort-key order,
 /// and whether more follow.
 ///

@@ -12,6 +12,7 @@ mod embedded;
 mod error;
 pub mod keys;
 mod merged;
+mod migrate;
 mod pack;
 mod schema;
 
@@ -21,7 +22,7 @@ use async_trait::async_trait;
 pub use dynamo::{DynamoTable, client_from_env as dynamo_client_from_env, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
-pub use merged::{count_merged, first_merged, page_after, query_all_merged};
+pub use merged::{count_merged, first_merged, page_after, query_all_merged, sum_counters};
 pub use pack::Transactions;
 pub use schema::{SCHEMA_VERSION, ensure_schema, schema_key};
 
@@ -121,6 +122,16 @@ pub enum Write {
         /// The condition that must hold.
         condition: Condition,
     },
+    /// Add `delta` to the counter at `key`: an item whose version is the count (its body is
+    /// kept, empty when the add creates it). The count is the sum of every add committed (an
+    /// absent counter holds 0), read as 0 while that sum is below zero. Unconditional; only
+    /// inside [`Table::transact`].
+    Add {
+        /// The counter.
+        key: Key,
+        /// What to add (negative to subtract).
+        delta: i64,
+    },
 }
 
 impl Write {
@@ -128,7 +139,7 @@ impl Write {
     pub fn key(&self) -> &Key {
         match self {
             Write::Put { item, .. } => &item.key,
-            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Add { key, .. } => key,
         }
     }
 
@@ -138,6 +149,7 @@ impl Write {
             Write::Put { condition, .. }
             | Write::Delete { condition, .. }
             | Write::Check { condition, .. } => *condition,
+            Write::Add { .. } => Condition::Always,
         }
     }
 }

@@ -4,8 +4,9 @@
 use super::{Condition, Item, Key, Query, StoreError, Table};
 
 /// The key layout this build reads and writes (`docs/dynamodb-layout.md`). Version 1: large
-/// collections spread over 32 partitions per tenant.
-pub const SCHEMA_VERSION: u64 = 1;
+/// collections spread over 32 partitions per tenant. Version 2: and counters of each tenant's
+/// users and groups (a version-1 table is migrated, see [`super::migrate`]).
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// The item that records the table's layout version.
 pub fn schema_key() -> Key {
@@ -19,6 +20,7 @@ pub fn schema_key() -> Key {
 /// table without recording it: the next process that can, does.
 pub async fn ensure_schema(table: &dyn Table) -> Result<(), StoreError> {
     let found = match table.get(&schema_key()).await? {
+        Some(item) if version_of(&item) == Some(1) => migrate_from_v1(table, &item).await?,
         Some(item) => version_of(&item),
         None => {
             // A table with tenants but no version was written before versions were recorded,
@@ -56,6 +58,23 @@ pub async fn ensure_schema(table: &dyn Table) -> Result<(), StoreError> {
     }
 }
 
+/// Migrates a version-1 table to this version; answers the version found afterwards. A
+/// process that may not write leaves the table to one that may, and refuses it meanwhile.
+async fn migrate_from_v1(table: &dyn Table, v1: &Item) -> Result<Option<u64>, StoreError> {
+    tracing::info!("migrating the table's key layout from version 1 to {SCHEMA_VERSION}");
+    if let Err(e) = super::migrate::counters_from_v1(table).await {
+        tracing::warn!(error = %e, "the table's layout was not migrated");
+        return Ok(Some(1));
+    }
+    let body = serde_json::json!({"version": SCHEMA_VERSION}).to_string();
+    let item = Item::new(schema_key(), v1.version + 1, body.into_bytes());
+    match table.put(item, Condition::VersionIs(v1.version)).await {
+        Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+        Err(e) => tracing::warn!(error = %e, "the migrated layout version was not recorded"),
+    }
+    Ok(table.get(&schema_key()).await?.and_then(|i| version_of(&i)))
+}
+
 fn version_of(item: &Item) -> Option<u64> {
     serde_json::from_slice::<serde_json::Value>(&item.body)
         .ok()
@@ -76,6 +95,42 @@ mod tests {
         table.put(other, Condition::Always).await.unwrap();
         let refused = ensure_schema(&table).await.unwrap_err().to_string();
         assert!(refused.contains("version 999"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_version_1_table_gets_the_counters_of_its_users_and_groups() {
+        use crate::store::{keys, sum_counters};
+        let table = EmbeddedTable::in_memory();
+        let t = crate::ids::TenantId::parse("acme").unwrap();
+        let mut items = vec![Item::new(Key::new(keys::TENANTS_PK, "T#acme"), 1, vec![])];
+        for i in 0..40 {
+            items.push(Item::new(
+                keys::user(&t, &format!("u{i}")),
+                1,
+                b"{}".to_vec(),
+            ));
+        }
+        items.push(Item::new(keys::deleted_user(&t, "gone"), 1, b"{}".to_vec()));
+        items.push(Item::new(keys::group(&t, "g"), 1, b"{}".to_vec()));
+        items.push(Item::new(schema_key(), 1, br#"{"version": 1}"#.to_vec()));
+        for item in items {
+            table.put(item, Condition::Always).await.unwrap();
+        }
+        ensure_schema(&table).await.unwrap();
+        assert_eq!(
+            sum_counters(&table, &keys::user_counters(&t))
+                .await
+                .unwrap(),
+            40
+        );
+        assert_eq!(
+            sum_counters(&table, &keys::group_counters(&t))
+                .await
+                .unwrap(),
+            1
+        );
+        let recorded = table.get(&schema_key()).await.unwrap().unwrap();
+        assert_eq!(version_of(&recorded), Some(SCHEMA_VERSION));
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 //! (items without their reverse, dangling index items), records an intent for every user and
 //! group involved, drains them, and checks again.
 
+mod counts;
 mod rules;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -22,6 +23,7 @@ use super::records::pointed_id;
 use crate::community::{Mappings, Membership, reverse_body};
 use crate::ids::TenantId;
 use crate::store::{Query, SkRange, StoreError, Table, keys, query_all, query_all_merged};
+use counts::Counts;
 use rules::{Findings, State, entry, group_members, ids, user_links};
 
 /// How many examples a finding keeps.
@@ -106,8 +108,11 @@ impl Checker {
     /// Checks a tenant, repairs every drift found, and checks again.
     pub async fn repair(&self, t: &TenantId) -> Result<Repaired, StoreError> {
         let found = self.scan(t).await?;
-        let fixed_items = found.writes.len() as u64;
+        let fixed_items = (found.writes.len() + found.adds.len()) as u64;
         self.table.batch_write(found.writes).await?;
+        for adds in found.adds.chunks(crate::store::MAX_TRANSACTION_ITEMS) {
+            self.table.transact(adds.to_vec()).await?;
+        }
         let targets: Vec<Target> = found.intents.into_iter().collect();
         Intents::new(self.table.clone())
             .mark_all(t, &targets)
@@ -185,7 +190,9 @@ impl Checker {
     }
 
     async fn scan(&self, t: &TenantId) -> Result<Findings, StoreError> {
+        let before = Counts::read(&*self.table, t).await?;
         let state = self.read(t).await?;
+        let after = Counts::read(&*self.table, t).await?;
         let mut f = Findings::default();
         f.report.tenant = t.to_string();
         f.report.pending_intents = state.pending_intents;
@@ -210,6 +217,7 @@ impl Checker {
         }
         self.community_entries(t, &state, &reverse, &mut f).await?;
         self.indexes(t, &state, &mut f).await?;
+        counts::counters(&state, t, &before, &after, &mut f);
         Ok(f)
     }
 

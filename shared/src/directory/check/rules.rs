@@ -29,6 +29,8 @@ pub(super) struct State {
 pub(super) struct Findings {
     pub(super) report: Report,
     pub(super) writes: Vec<Write>,
+    /// Counter corrections ([`Write::Add`]), which only a transaction may carry.
+    pub(super) adds: Vec<Write>,
     pub(super) intents: BTreeSet<Target>,
 }
 
@@ -47,12 +49,17 @@ impl Findings {
             self.report.pending += 1;
             return;
         }
+        self.drift(kind, ex);
+        self.intents.insert(Target::User(user.to_owned()));
+    }
+
+    /// Counts one place drifting as `kind`, keeping `ex` among the first examples.
+    pub(super) fn drift(&mut self, kind: &str, ex: String) {
         let finding = self.report.drift.entry(kind.to_owned()).or_default();
         finding.count += 1;
         if finding.examples.len() < EXAMPLES {
             finding.examples.push(ex);
         }
-        self.intents.insert(Target::User(user.to_owned()));
     }
 
     pub(super) fn delete(&mut self, key: Key) {

@@ -66,7 +66,7 @@ fn request(write: Write) -> Result<WriteRequest, StoreError> {
                 .map_err(build_failure)?;
             WriteRequest::builder().delete_request(delete)
         }
-        Write::Check { .. } => {
+        Write::Check { .. } | Write::Add { .. } => {
             return Err(StoreError::Invalid(
                 "batch writes are unconditional puts and deletes".into(),
             ));

@@ -197,11 +197,13 @@ fn decode(mut attributes: HashMap<String, AttributeValue>) -> Result<Item, Store
         _ => return Err(corrupt()),
     };
     let version = match attributes.remove(VERSION) {
-        Some(AttributeValue::N(n)) => n.parse::<u64>().map_err(|_| corrupt())?,
+        Some(AttributeValue::N(n)) => count_or_version(&n).ok_or_else(corrupt)?,
         _ => return Err(corrupt()),
     };
     let body = match attributes.remove(BODY) {
         Some(AttributeValue::B(b)) => b.into_inner(),
+        // A counter made by `ADD` has no body.
+        None => Vec::new(),
         _ => return Err(corrupt()),
     };
     let expires = match attributes.remove(TTL) {
@@ -211,6 +213,14 @@ fn decode(mut attributes: HashMap<String, AttributeValue>) -> Result<Item, Store
     let mut item = Item::new(Key::new(pk, sk), version, body);
     item.expires = expires;
     Ok(item)
+}
+
+/// A stored version, or a counter's count: a counter that an `ADD` took below zero reads as
+/// 0, as [`Write::Add`] promises.
+fn count_or_version(n: &str) -> Option<u64> {
+    n.parse::<u64>()
+        .ok()
+        .or_else(|| n.parse::<i64>().ok().map(|v| v.max(0).unsigned_abs()))
 }
 
 /// The sort key of a `LastEvaluatedKey`.

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 
 use super::{
@@ -171,6 +171,16 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
                 .build()
                 .map_err(build_failure)?;
             TransactWriteItem::builder().condition_check(check)
+        }
+        Write::Add { key, delta } => {
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key_attributes(&key.pk, &key.sk)))
+                .update_expression(format!("ADD {VERSION} :d"))
+                .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+                .build()
+                .map_err(build_failure)?;
+            TransactWriteItem::builder().update(update)
         }
     };
     Ok(item.build())

@@ -81,11 +81,23 @@ fn encode(version: u64, body: &[u8]) -> Vec<u8> {
     value
 }
 
-fn decode(key: Key, value: &[u8]) -> Result<Item, StoreError> {
+/// The stored version (a counter's count as two's complement) and body of a value.
+fn split(value: &[u8]) -> Result<(u64, &[u8]), StoreError> {
     let (version, body) = value
         .split_first_chunk::<8>()
         .ok_or_else(|| StoreError::Backend("corrupt item value".into()))?;
-    Ok(Item::new(key, u64::from_be_bytes(*version), body.to_vec()))
+    Ok((u64::from_be_bytes(*version), body))
+}
+
+fn decode(key: Key, value: &[u8]) -> Result<Item, StoreError> {
+    let (version, body) = split(value)?;
+    // A counter whose adds sum below zero reads as 0 (see `Write::Add`).
+    let version = if i64::try_from(version).is_ok() {
+        version
+    } else {
+        0
+    };
+    Ok(Item::new(key, version, body.to_vec()))
 }
 
 fn check_key(key: &Key) -> Result<(), StoreError> {

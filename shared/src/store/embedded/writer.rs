@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use redb::{Database, ReadableTable};
 use tokio::sync::oneshot;
 
-use super::{ITEMS, backend, decode, encode};
+use super::{ITEMS, backend, decode, encode, split};
 use crate::store::{Condition, StoreError, Write};
 
 /// The most requests folded into one commit.
@@ -108,6 +108,18 @@ fn apply_one(table: &mut ItemsTable<'_>, writes: &[Write]) -> Result<(), StoreEr
                     .map_err(backend)?;
             }
             Write::Check { .. } => {}
+            Write::Add { key, delta } => {
+                let k = (key.pk.as_str(), key.sk.as_str());
+                let (count, body) = match table.get(k).map_err(backend)? {
+                    Some(guard) => {
+                        let (count, body) = split(guard.value())?;
+                        (count.cast_signed(), body.to_vec())
+                    }
+                    None => (0, Vec::new()),
+                };
+                let value = encode(count.wrapping_add(*delta).cast_unsigned(), &body);
+                table.insert(k, value.as_slice()).map_err(backend)?;
+            }
         }
     }
     Ok(())

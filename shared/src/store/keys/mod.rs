@@ -1,10 +1,14 @@
 //! The key layout of the single table (DESIGN.md §4): one function per kind of item, so no
 //! repository spells a key by hand.
 
+mod counters;
 mod jobs;
+mod paging;
 mod tenant_log;
 
+pub use counters::*;
 pub use jobs::*;
+pub use paging::*;
 pub use tenant_log::*;
 
 use super::Key;
