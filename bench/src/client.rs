@@ -30,6 +30,20 @@ impl Http {
         }
     }
 
+    /// The URL of `path`: below the SCIM base, or below the server's root when it starts
+    /// with `@` (`@/health`).
+    fn url(&self, path: &str) -> String {
+        match path.strip_prefix('@') {
+            Some(root) => {
+                let host_end = self.base["http://".len()..]
+                    .find('/')
+                    .map_or(self.base.len(), |i| i + "http://".len());
+                format!("{}{root}", &self.base[..host_end])
+            }
+            None => format!("{}{path}", self.base),
+        }
+    }
+
     fn request(
         &self,
         method: &str,
@@ -39,7 +53,7 @@ impl Http {
         let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         hyper::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base))
+            .uri(self.url(path))
             .header("authorization", &*self.auth)
             .header("content-type", "application/scim+json")
             .body(Full::new(body))

@@ -20,7 +20,7 @@ pub struct Args {
     /// Bearer token.
     #[arg(long)]
     token: String,
-    /// get | filter | create | member-add | member-churn | list | one | scan
+    /// get | filter | create | member-add | member-churn | list | walk | health | config | one | scan
     #[arg(long)]
     scenario: Scenario,
     /// Concurrent connections.

@@ -25,6 +25,12 @@ pub enum Scenario {
     MemberChurn,
     /// GET /Users?count=100
     List,
+    /// GET /Users?startIndex=…&count=100, each connection walking every page in turn
+    Walk,
+    /// GET /health (no authentication, no store: the framework's ceiling)
+    Health,
+    /// GET /ServiceProviderConfig (authentication, no store read)
+    Config,
     /// GET /Users?count=1 (a neighbour's light request)
     One,
     /// GET /Users?filter=userName co "zz"&sortBy=userName (a scan no index answers)
@@ -42,6 +48,8 @@ pub struct Setup {
     group: Option<String>,
     group_size: usize,
     run: u64,
+    /// The tenant's users when measuring started (`walk` pages through all of them).
+    listed: usize,
 }
 
 async fn create_users(
@@ -106,11 +114,13 @@ impl Setup {
             }
             group = Some(id);
         }
+        let (_, counted) = http.json("GET", "/Users?count=0", None).await?;
         Ok(Self {
             users: Arc::new(users),
             group,
             group_size: args.group_size,
             run,
+            listed: counted["totalResults"].as_u64().unwrap_or(0) as usize,
         })
     }
 
@@ -133,6 +143,13 @@ impl Setup {
                 None,
             ),
             Scenario::List => ("GET", "/Users?count=100".to_owned(), None),
+            Scenario::Walk => {
+                let pages = self.listed.div_ceil(100).max(1);
+                let start = (w + n as usize) % pages * 100 + 1;
+                ("GET", format!("/Users?startIndex={start}&count=100"), None)
+            }
+            Scenario::Health => ("GET", "@/health".to_owned(), None),
+            Scenario::Config => ("GET", "/ServiceProviderConfig".to_owned(), None),
             Scenario::One => ("GET", "/Users?count=1".to_owned(), None),
             Scenario::Scan => (
                 "GET",

@@ -26,6 +26,7 @@ mod import_turns;
 mod imports;
 mod imports_dry_run;
 mod imports_dynamo;
+mod imports_pipeline;
 mod imports_safety;
 mod imports_xlsx;
 mod keys_secrets_manager;

@@ -7,6 +7,17 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{TenantId, now_rfc3339};
 use crate::store::{Condition, Query, StoreError, Table, Write, keys, query_all};
 
+/// How long a process uses a tenant's allowed domains before reading them again.
+pub const DOMAINS_CACHE_SECS: u64 = 5;
+
+type KnownDomains = std::collections::HashMap<TenantId, (Vec<String>, std::time::Instant)>;
+
+/// The allowed domains this process has read, by tenant.
+fn known_domains() -> &'static std::sync::Mutex<KnownDomains> {
+    static KNOWN: std::sync::OnceLock<std::sync::Mutex<KnownDomains>> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
 /// A tenant's record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -208,6 +219,26 @@ impl Tenants {
         }
     }
 
+    /// The tenant's allowed e-mail domains, as every user create checks them: read at most
+    /// once per [`DOMAINS_CACHE_SECS`] per process (a change made through [`Self::update`] in
+    /// this process applies at once; one made elsewhere within that bound). Empty when the
+    /// tenant does not exist.
+    pub async fn allowed_domains(&self, id: &TenantId) -> Result<Vec<String>, TenantError> {
+        let fresh = std::time::Duration::from_secs(DOMAINS_CACHE_SECS);
+        if let Some((domains, at)) = known_domains().lock().expect("domains").get(id)
+            && at.elapsed() < fresh
+        {
+            return Ok(domains.clone());
+        }
+        let domains = self.get(id).await?.map(|t| t.domains).unwrap_or_default();
+        let mut known = known_domains().lock().expect("domains");
+        if known.len() >= 10_000 {
+            known.clear();
+        }
+        known.insert(id.clone(), (domains.clone(), std::time::Instant::now()));
+        Ok(domains)
+    }
+
     /// Changes a tenant's settings with `change` (its id and creation stay); the record and
     /// its list entry are written together, only if no one changed the record meanwhile.
     /// `Ok(None)` when the tenant does not exist.
@@ -235,7 +266,10 @@ impl Tenants {
                 },
             ];
             match self.table.transact(writes).await {
-                Ok(()) => return Ok(Some(tenant)),
+                Ok(()) => {
+                    known_domains().lock().expect("domains").remove(id);
+                    return Ok(Some(tenant));
+                }
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -137,8 +137,8 @@ impl UserDirectory {
 
     /// The tenant's allowed e-mail domains (empty: any).
     pub async fn domains(&self, t: &TenantId) -> Result<Vec<String>, DirectoryError> {
-        match self.tenants.get(t).await {
-            Ok(tenant) => Ok(tenant.map(|t| t.domains).unwrap_or_default()),
+        match self.tenants.allowed_domains(t).await {
+            Ok(domains) => Ok(domains),
             Err(TenantError::Store(s)) => Err(s.into()),
             Err(TenantError::Invalid(m)) => Err(DirectoryError::Invalid(m)),
         }

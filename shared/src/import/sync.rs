@@ -5,9 +5,12 @@
 //! applies and counts nothing twice. Unchanged rows write nothing. A dry run goes through the
 //! same chunks and checkpoints, plans each one the same way, and writes none of it.
 
+use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
+use futures_util::stream::FuturesOrdered;
 
 use super::Mode;
 use super::check::Checked;
@@ -161,6 +164,93 @@ fn refused<T>(applied: Result<T, DirectoryError>) -> Result<Result<T, String>, S
     }
 }
 
+/// Chunks of a real run under way at once. A chunk starts while the ones before it are still
+/// writing (their waits on the store overlap, and concurrent commits share a sync), unless it
+/// lists a member (matricule) one of them lists: then it waits for them, so each member's rows
+/// still apply in file order. A dry run plans one chunk at a time (each plan builds on what the
+/// chunks before it would have written).
+pub const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// One chunk's outcome: its rows and counts, or why the directory refused it.
+type ChunkDone = Result<(u64, Tally), String>;
+
+/// Applies (for a dry run, plans) the chunk `name`, unless an earlier run checkpointed it.
+async fn run_chunk(
+    ctx: &ImportContext,
+    job: &Job,
+    checked: &Checked,
+    columns: &Columns,
+    chunk: Vec<Row>,
+    name: String,
+    unwritten: Option<&Unwritten>,
+) -> Result<ChunkDone, StoreError> {
+    let (t, id) = (&job.tenant, job.id);
+    let count = chunk.len() as u64;
+    if let Some((_, done)) = ctx.data.checkpoint(t, id, &name).await? {
+        return Ok(Ok((count, done)));
+    }
+    let ledger = ChunkLedger::new(&ctx.data, t, id, &name);
+    let plan = plan_chunk(ctx, job, checked, columns, &chunk, unwritten);
+    let tally = match refused(step(ctx, job, checked, plan.await, &ledger).await)? {
+        Ok(tally) => tally,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    ctx.data.put_checkpoint(t, id, &name, count, &tally).await?;
+    Ok(Ok((count, tally)))
+}
+
+/// What the chunks done so far add up to, and whether to start no more.
+struct Progress {
+    total: Tally,
+    chunks: usize,
+    late: bool,
+    refusal: Option<String>,
+}
+
+impl Progress {
+    /// Counts a chunk done (in file order) into the job's counters, saved every tenth chunk
+    /// and when the deadline has come.
+    async fn account(
+        &mut self,
+        ctx: &ImportContext,
+        job: &mut Job,
+        done: ChunkDone,
+        deadline: Option<Instant>,
+    ) -> Result<(), StoreError> {
+        let (count, tally) = match done {
+            Ok(done) => done,
+            Err(reason) => {
+                self.refusal.get_or_insert(reason);
+                return Ok(());
+            }
+        };
+        merge(&mut self.total, &tally);
+        job.counters.rows_read += count;
+        if !job.dry_run {
+            job.counters.rows_applied += count;
+        }
+        self.chunks += 1;
+        self.late = deadline.is_some_and(|d| Instant::now() >= d);
+        if self.chunks.is_multiple_of(10) || self.late {
+            let counters = job.counters;
+            ctx.jobs.update(job, |j| j.counters = counters).await?;
+        }
+        Ok(())
+    }
+
+    fn stopping(&self) -> bool {
+        self.late || self.refusal.is_some()
+    }
+}
+
+/// The members (matricules) a chunk lists.
+fn members(columns: &Columns, chunk: &[Row]) -> HashSet<String> {
+    chunk
+        .iter()
+        .map(|r| r.cell(columns, "matricule").to_owned())
+        .collect()
+}
+
 /// Applies (for a dry run, plans) every chunk of `rows`, then the deletions `checked` holds,
 /// skipping the chunks an earlier run checkpointed, until `deadline`; keeps `job`'s counters.
 pub async fn sync(
@@ -172,49 +262,76 @@ pub async fn sync(
     deadline: Option<Instant>,
 ) -> Result<Synced, StoreError> {
     let (t, id) = (job.tenant.clone(), job.id);
+    let planning = job.clone();
     let mut unwritten = (job.dry_run && job.mode != Mode::Delete).then(Unwritten::default);
-    let mut total = Tally::new();
     job.counters.rows_read = 0;
     job.counters.rows_applied = 0;
+    let mut progress = Progress {
+        total: Tally::new(),
+        chunks: 0,
+        late: false,
+        refusal: None,
+    };
     let mut rows = rows.peekable();
     let mut n = 0usize;
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(CHUNK_ROWS).collect();
-        let name = format!("R{n:08}");
-        n += 1;
-        let count = chunk.len() as u64;
-        let tally = match ctx.data.checkpoint(&t, id, &name).await? {
-            Some((_, done)) => done,
-            None => {
-                let ledger = ChunkLedger::new(&ctx.data, &t, id, &name);
-                let plan = plan_chunk(ctx, job, checked, columns, &chunk, unwritten.as_ref());
-                let tally = match refused(step(ctx, job, checked, plan.await, &ledger).await)? {
-                    Ok(tally) => tally,
-                    Err(reason) => return Ok(Synced::Refused(reason)),
-                };
-                ctx.data
-                    .put_checkpoint(&t, id, &name, count, &tally)
-                    .await?;
-                tally
+    let mut in_flight = FuturesOrdered::new();
+    let mut listed: VecDeque<HashSet<String>> = VecDeque::new();
+    let mut held: Option<Vec<Row>> = None;
+    loop {
+        while in_flight.len() < CHUNKS_IN_FLIGHT && !progress.stopping() {
+            // Each run applies at least one chunk; past the deadline it starts no other.
+            if n > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+                progress.late = true;
+                break;
             }
+            let chunk = match held.take() {
+                Some(chunk) => chunk,
+                None if rows.peek().is_some() => rows.by_ref().take(CHUNK_ROWS).collect(),
+                None => break,
+            };
+            let name = format!("R{n:08}");
+            if let Some(unwritten) = unwritten.as_mut() {
+                n += 1;
+                let done = run_chunk(
+                    ctx,
+                    &planning,
+                    checked,
+                    columns,
+                    chunk.clone(),
+                    name,
+                    Some(unwritten),
+                );
+                let done = done.await?;
+                if rows.peek().is_some() {
+                    unwritten.note(columns, &chunk);
+                }
+                progress.account(ctx, job, done, deadline).await?;
+                continue;
+            }
+            let names = members(columns, &chunk);
+            if listed.iter().any(|m| !m.is_disjoint(&names)) {
+                held = Some(chunk);
+                break;
+            }
+            n += 1;
+            listed.push_back(names);
+            in_flight.push_back(run_chunk(
+                ctx, &planning, checked, columns, chunk, name, None,
+            ));
+        }
+        let Some(done) = in_flight.next().await else {
+            break;
         };
-        if let Some(unwritten) = unwritten.as_mut().filter(|_| rows.peek().is_some()) {
-            unwritten.note(columns, &chunk);
-        }
-        merge(&mut total, &tally);
-        job.counters.rows_read += count;
-        if !job.dry_run {
-            job.counters.rows_applied += count;
-        }
-        let late = deadline.is_some_and(|d| Instant::now() >= d);
-        if n.is_multiple_of(10) || late {
-            let counters = job.counters;
-            ctx.jobs.update(job, |j| j.counters = counters).await?;
-        }
-        if late {
-            return Ok(Synced::Continue);
-        }
+        listed.pop_front();
+        progress.account(ctx, job, done?, deadline).await?;
     }
+    if let Some(reason) = progress.refusal {
+        return Ok(Synced::Refused(reason));
+    }
+    if progress.late && (held.is_some() || rows.peek().is_some()) {
+        return Ok(Synced::Continue);
+    }
+    let mut total = progress.total;
     for (k, pairs) in checked.deletions.chunks(CHUNK_ROWS).enumerate() {
         let name = format!("D{k:08}");
         let tally = match ctx.data.checkpoint(&t, id, &name).await? {

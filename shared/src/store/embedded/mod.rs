@@ -1,6 +1,7 @@
 //! The embedded Table adapter on redb: one file for `muster serve`, memory for tests.
 
 mod read;
+mod snapshot;
 mod writer;
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use redb::{ConcurrencyMode, Database, DatabaseError, TableDefinition};
 
 use super::{Condition, Item, Key, Page, Query, SkRange, StoreError, Table, Write};
+use snapshot::Snapshots;
 use writer::Writer;
 
 /// The page cache of a file-backed store: bounded so `muster serve`'s memory stays predictable
@@ -27,7 +29,7 @@ const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items"
 /// dir of a running `muster serve`.
 #[derive(Clone)]
 pub struct EmbeddedTable {
-    db: Arc<Database>,
+    snapshots: Arc<Snapshots>,
     writer: Arc<Writer>,
 }
 
@@ -63,9 +65,10 @@ impl EmbeddedTable {
         txn.open_table(ITEMS).map_err(backend)?;
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
+        let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
         Ok(Self {
-            writer: Arc::new(Writer::start(db.clone())),
-            db,
+            writer: Arc::new(Writer::start(db.clone(), commits.clone())),
+            snapshots: Arc::new(Snapshots::new(db, commits)),
         })
     }
 }
@@ -111,20 +114,20 @@ fn check_key(key: &Key) -> Result<(), StoreError> {
 impl Table for EmbeddedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         check_key(key)?;
-        read::get(&self.db, key)
+        read::get(&*self.snapshots.current()?, key)
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         keys.iter().try_for_each(check_key)?;
-        read::get_many(&self.db, keys)
+        read::get_many(&*self.snapshots.current()?, keys)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        read::page(&self.db, query)
+        read::page(&*self.snapshots.current()?, query)
     }
 
     async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
-        read::count(&self.db, pk, range)
+        read::count(&*self.snapshots.current()?, pk, range)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {

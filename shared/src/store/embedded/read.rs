@@ -1,13 +1,13 @@
-//! Reads of the embedded store: point reads, partition pages and counts, each in its own redb
-//! read transaction (a consistent snapshot), run inline since they never wait on a writer.
+//! Reads of the embedded store: point reads, partition pages and counts, each on one snapshot
+//! (see `snapshot`), run inline since they never wait on a writer.
 
 use std::ops::Bound;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use redb::{Database, ReadableDatabase};
 
-use super::{ITEMS, backend, decode};
+use super::snapshot::Items;
+use super::{backend, decode};
 use crate::store::{Item, Key, Page, Query, SkRange, StoreError, prefix_end};
 
 fn bounds(range: &SkRange) -> (String, Option<String>) {
@@ -26,9 +26,7 @@ fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
 }
 
 /// One item, or `None`.
-pub fn get(db: &Database, key: &Key) -> Result<Option<Item>, StoreError> {
-    let txn = db.begin_read().map_err(backend)?;
-    let table = txn.open_table(ITEMS).map_err(backend)?;
+pub fn get(table: &Items, key: &Key) -> Result<Option<Item>, StoreError> {
     let found = table
         .get((key.pk.as_str(), key.sk.as_str()))
         .map_err(backend)?;
@@ -39,9 +37,7 @@ pub fn get(db: &Database, key: &Key) -> Result<Option<Item>, StoreError> {
 }
 
 /// Several items from one snapshot, in the order of `keys`.
-pub fn get_many(db: &Database, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-    let txn = db.begin_read().map_err(backend)?;
-    let table = txn.open_table(ITEMS).map_err(backend)?;
+pub fn get_many(table: &Items, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
     keys.iter()
         .map(|key| {
             let found = table
@@ -55,9 +51,7 @@ pub fn get_many(db: &Database, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreE
 }
 
 /// One page of a partition in sort-key order; the cursor is the last sort key returned.
-pub fn page(db: &Database, query: &Query) -> Result<Page, StoreError> {
-    let txn = db.begin_read().map_err(backend)?;
-    let table = txn.open_table(ITEMS).map_err(backend)?;
+pub fn page(table: &Items, query: &Query) -> Result<Page, StoreError> {
     let (from, to) = bounds(&query.range);
     let start = match &query.cursor {
         Some(c) => {
@@ -103,10 +97,8 @@ pub fn page(db: &Database, query: &Query) -> Result<Page, StoreError> {
 }
 
 /// How many items a range of a partition holds.
-pub fn count(db: &Database, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
+pub fn count(table: &Items, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
     let (from, to) = bounds(range);
-    let txn = db.begin_read().map_err(backend)?;
-    let table = txn.open_table(ITEMS).map_err(backend)?;
     let lower = (pk, from.as_str());
     let iter = match &to {
         Some(t) => table.range::<(&str, &str)>(lower..(pk, t.as_str())),

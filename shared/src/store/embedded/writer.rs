@@ -5,6 +5,7 @@
 //! any of its writes is applied, against the state left by the requests before it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -29,12 +30,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread of `db`.
-    pub fn start(db: Arc<Database>) -> Self {
+    /// Starts the writer thread of `db`, which adds 1 to `commits` after each group it
+    /// applies (committed, or refused by a condition that a reader's snapshot may not show
+    /// yet) and before answering the requests it holds.
+    pub fn start(db: Arc<Database>, commits: Arc<AtomicU64>) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("muster-redb-writer".into())
-            .spawn(move || run(&db, &rx))
+            .spawn(move || run(&db, &rx, &commits))
             .expect("the writer thread starts");
         Self {
             jobs: Some(tx),
@@ -150,7 +153,7 @@ fn commit_group(db: &Database, jobs: &[Job]) -> Result<Vec<Result<(), StoreError
     Ok(results)
 }
 
-fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
+fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -161,6 +164,7 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
         }
         match commit_group(db, &jobs) {
             Ok(results) => {
+                commits.fetch_add(1, Ordering::Release);
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
                 }
