@@ -17,6 +17,7 @@ pub mod http;
 pub mod ids;
 pub mod import;
 pub mod queue;
+pub mod remembered;
 pub mod scim;
 #[cfg(feature = "aws")]
 mod sdk;

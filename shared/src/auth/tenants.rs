@@ -1,21 +1,22 @@
 //! Tenants: the organisations whose directories muster keeps apart.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{TenantId, now_rfc3339};
+use crate::remembered::Remembered;
 use crate::store::{Condition, Query, StoreError, Table, Write, keys, query_all};
 
 /// How long a process uses a tenant's allowed domains before reading them again.
 pub const DOMAINS_CACHE_SECS: u64 = 5;
 
-type KnownDomains = std::collections::HashMap<TenantId, (Vec<String>, std::time::Instant)>;
-
 /// The allowed domains this process has read, by tenant.
-fn known_domains() -> &'static std::sync::Mutex<KnownDomains> {
-    static KNOWN: std::sync::OnceLock<std::sync::Mutex<KnownDomains>> = std::sync::OnceLock::new();
-    KNOWN.get_or_init(Default::default)
+fn known_domains() -> &'static Remembered<TenantId, Vec<String>> {
+    static KNOWN: LazyLock<Remembered<TenantId, Vec<String>>> =
+        LazyLock::new(|| Remembered::new(Duration::from_secs(DOMAINS_CACHE_SECS), 10_000));
+    &KNOWN
 }
 
 /// A tenant's record.
@@ -224,18 +225,11 @@ impl Tenants {
     /// this process applies at once; one made elsewhere within that bound). Empty when the
     /// tenant does not exist.
     pub async fn allowed_domains(&self, id: &TenantId) -> Result<Vec<String>, TenantError> {
-        let fresh = std::time::Duration::from_secs(DOMAINS_CACHE_SECS);
-        if let Some((domains, at)) = known_domains().lock().expect("domains").get(id)
-            && at.elapsed() < fresh
-        {
-            return Ok(domains.clone());
+        if let Some(domains) = known_domains().get(id) {
+            return Ok(domains);
         }
         let domains = self.get(id).await?.map(|t| t.domains).unwrap_or_default();
-        let mut known = known_domains().lock().expect("domains");
-        if known.len() >= 10_000 {
-            known.clear();
-        }
-        known.insert(id.clone(), (domains.clone(), std::time::Instant::now()));
+        known_domains().insert(id.clone(), domains.clone());
         Ok(domains)
     }
 
@@ -267,7 +261,7 @@ impl Tenants {
             ];
             match self.table.transact(writes).await {
                 Ok(()) => {
-                    known_domains().lock().expect("domains").remove(id);
+                    known_domains().remove(id);
                     return Ok(Some(tenant));
                 }
                 Err(StoreError::ConditionFailed { .. }) => continue,

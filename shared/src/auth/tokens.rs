@@ -4,9 +4,8 @@
 //! tenant, `secret` carries 256 random bits. Only the SHA-256 of the secret is stored, and a
 //! presented secret is compared with it in constant time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::secret::{constant_time_eq, sha256_hex};
 use super::usage::Usage;
 use crate::ids::{TenantId, now_rfc3339, random_bytes, to_hex};
+use crate::remembered::Remembered;
 use crate::store::{Condition, Item, Query, StoreError, Table, keys, query_all};
 
 const PREFIX: &str = "mst_";
@@ -24,14 +24,12 @@ const PREFIX: &str = "mst_";
 /// revocation made in this process applies to it at once.
 pub const TOKEN_CACHE_SECS: u64 = 10;
 
-/// (tenant, token id) → (secret hash, or empty for a tombstone; when read).
-type Known = HashMap<(String, String), (String, Instant)>;
-
-/// Tokens this process has read: (tenant, token id) → (secret hash, when read). Process-wide,
-/// so a revocation through any repository clears it; emptied when it reaches its bound.
-fn known() -> &'static std::sync::Mutex<Known> {
-    static KNOWN: OnceLock<std::sync::Mutex<Known>> = OnceLock::new();
-    KNOWN.get_or_init(Default::default)
+/// Tokens this process has read: (tenant, token id) → secret hash, or empty for a tombstone
+/// (revoked here). Process-wide, so a revocation through any repository reaches it.
+fn known() -> &'static Remembered<(String, String), String> {
+    static KNOWN: LazyLock<Remembered<(String, String), String>> =
+        LazyLock::new(|| Remembered::new(Duration::from_secs(TOKEN_CACHE_SECS), KNOWN_MAX));
+    &KNOWN
 }
 
 /// Tokens remembered at most (a process serves few tenants' tokens; the bound keeps a flood of
@@ -154,31 +152,21 @@ impl ScimTokens {
     /// known token costs no store read per request.
     async fn stored_hash(&self, tenant: &TenantId, id: &str) -> Result<Option<String>, StoreError> {
         let at = (tenant.to_string(), id.to_owned());
-        let fresh = Duration::from_secs(TOKEN_CACHE_SECS);
-        if let Some((hash, read)) = known().lock().expect("token cache").get(&at)
-            && read.elapsed() < fresh
-        {
+        if let Some(hash) = known().get(&at) {
             // An empty hash is a tombstone: revoked here.
-            return Ok((!hash.is_empty()).then(|| hash.clone()));
+            return Ok((!hash.is_empty()).then_some(hash));
         }
         let Some(item) = self.table.get(&keys::scim_token(tenant, id)).await? else {
-            known().lock().expect("token cache").remove(&at);
+            known().remove(&at);
             return Ok(None);
         };
         let record: TokenRecord = serde_json::from_slice(&item.body)
             .map_err(|e| StoreError::Backend(format!("corrupt token record: {e}")))?;
-        let mut cache = known().lock().expect("token cache");
-        if let Some((hash, read)) = cache.get(&at)
-            && hash.is_empty()
-            && read.elapsed() < fresh
-        {
-            return Ok(None);
-        }
-        if cache.len() >= KNOWN_MAX {
-            cache.clear();
-        }
-        cache.insert(at, (record.secret_sha256.clone(), Instant::now()));
-        Ok(Some(record.secret_sha256))
+        // A revocation in this process since the read keeps its tombstone.
+        let hash = record.secret_sha256;
+        Ok(known()
+            .insert_unless(at, hash.clone(), String::is_empty)
+            .then_some(hash))
     }
 
     /// The live tokens of `tenant`, oldest first, with their last use.
@@ -215,16 +203,12 @@ impl ScimTokens {
         // A tombstone, set before and after the delete: a verification in this process that
         // read the token just before cannot remember it again.
         let at = (tenant.to_string(), token_id.to_owned());
-        let tombstone = || (String::new(), Instant::now());
-        known()
-            .lock()
-            .expect("token cache")
-            .insert(at.clone(), tombstone());
+        known().insert(at.clone(), String::new());
         let deleted = self
             .table
             .delete(&keys::scim_token(tenant, token_id), Condition::Exists)
             .await;
-        known().lock().expect("token cache").insert(at, tombstone());
+        known().insert(at, String::new());
         match deleted {
             Ok(()) => {
                 self.usage

@@ -13,13 +13,13 @@
 //! RFC 7644 §3.4.2.4 makes index paging stateless and has clients expect inconsistent results
 //! across pages when resources change; resuming after a row is the least surprising of those.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use super::records::{Record, Records, decode};
 use crate::ids::TenantId;
-use crate::store::{Condition, Item, SkRange, StoreError, first_merged, keys, prefix_end};
+use crate::remembered::Remembered;
+use crate::store::{Condition, Item, SkRange, StoreError, first_merged, keys, page_after};
 
 /// How long a process trusts a hint it wrote or read.
 pub const CACHED_SECS: u64 = 600;
@@ -30,27 +30,11 @@ const CACHED_MAX: usize = 10_000;
 
 type HintKey = (TenantId, &'static str, usize);
 
-fn cache() -> &'static Mutex<HashMap<HintKey, (String, Instant)>> {
-    static CACHE: OnceLock<Mutex<HashMap<HintKey, (String, Instant)>>> = OnceLock::new();
-    CACHE.get_or_init(Mutex::default)
-}
-
-fn cached(key: &HintKey) -> Option<String> {
-    let cache = cache().lock().expect("the hint cache is never poisoned");
-    let (sk, at) = cache.get(key)?;
-    (at.elapsed() < Duration::from_secs(CACHED_SECS)).then(|| sk.clone())
-}
-
-fn cache_put(key: HintKey, sk: String) {
-    let mut cache = cache().lock().expect("the hint cache is never poisoned");
-    if cache.len() >= CACHED_MAX {
-        let stale = Duration::from_secs(CACHED_SECS);
-        cache.retain(|_, (_, at)| at.elapsed() < stale);
-        if cache.len() >= CACHED_MAX {
-            cache.clear();
-        }
-    }
-    cache.insert(key, (sk, Instant::now()));
+/// The hints this process wrote or read.
+fn hints() -> &'static Remembered<HintKey, String> {
+    static HINTS: LazyLock<Remembered<HintKey, String>> =
+        LazyLock::new(|| Remembered::new(Duration::from_secs(CACHED_SECS), CACHED_MAX));
+    &HINTS
 }
 
 fn unix_now() -> i64 {
@@ -74,16 +58,9 @@ impl Records {
         };
         let items: Vec<Item> = match resume {
             Some(after) => {
-                let range = SkRange::Between {
-                    from: after.clone(),
-                    to: prefix_end(prefix),
-                };
-                let (items, _) = first_merged(&*self.table, &shards, &range, count + 1).await?;
-                items
-                    .into_iter()
-                    .filter(|i| i.key.sk != after)
-                    .take(count)
-                    .collect()
+                page_after(&*self.table, &shards, prefix, Some(&after), count)
+                    .await?
+                    .0
             }
             None => {
                 let skip = start_index.saturating_sub(1);
@@ -105,7 +82,7 @@ impl Records {
     /// The sort key the page at `start_index` resumes after, if a page before it left one.
     async fn hint(&self, t: &TenantId, start_index: usize) -> Result<Option<String>, StoreError> {
         let key = (t.clone(), self.kind.prefix, start_index);
-        if let Some(sk) = cached(&key) {
+        if let Some(sk) = hints().get(&key) {
             return Ok(Some(sk));
         }
         let stored = self
@@ -117,7 +94,7 @@ impl Records {
             .and_then(|i| String::from_utf8(i.body).ok())
             .filter(|sk| sk.starts_with(self.kind.prefix));
         if let Some(sk) = &sk {
-            cache_put(key, sk.clone());
+            hints().insert(key, sk.clone());
         }
         Ok(sk)
     }
@@ -126,10 +103,10 @@ impl Records {
     /// stored costs the next process a skip, not an error.
     async fn remember(&self, t: &TenantId, start_index: usize, sk: &str) {
         let key = (t.clone(), self.kind.prefix, start_index);
-        if cached(&key).as_deref() == Some(sk) {
+        if hints().get(&key).as_deref() == Some(sk) {
             return;
         }
-        cache_put(key, sk.to_owned());
+        hints().insert(key, sk.to_owned());
         let hint = Item::new(
             keys::page_hint(t, self.kind.prefix, start_index),
             1,

@@ -17,7 +17,7 @@ use super::repo::Repo;
 use super::schema::Type;
 use crate::directory::records::{decode, pointed_id};
 use crate::ids::TenantId;
-use crate::store::{SkRange, first_merged, query_all_merged};
+use crate::store::{SkRange, page_after, query_all_merged};
 
 /// One page of results.
 #[derive(Debug, Default)]
@@ -260,35 +260,19 @@ impl Repo {
             Some(Resume::Offset(_)) => return Err(invalid_cursor()),
         };
         let prefix = self.kind.prefix;
-        let range = match &after {
-            Some(id) => SkRange::Between {
-                from: format!("{prefix}{id}"),
-                to: crate::store::prefix_end(prefix),
-            },
-            None => SkRange::Prefix(prefix.to_owned()),
-        };
         let shards = (self.kind.shards)(t);
-        let (found, more_found) =
-            first_merged(&*self.table, &shards, &range, params.count + 1).await?;
-        let mut items = Vec::new();
-        let mut more = false;
-        for item in &found {
-            let r = decode(item)?;
-            if after.as_deref() == Some(r.id.as_str()) {
-                continue;
-            }
-            if items.len() == params.count {
-                more = true;
-                break;
-            }
-            items.push(r);
-        }
-        more |= more_found && items.len() == params.count && params.count > 0;
-        let next_cursor = (more && !items.is_empty()).then(|| {
-            encode_cursor(&Resume::AfterId(
-                items.last().expect("non-empty").id.clone(),
-            ))
-        });
+        let after = after.map(|id| format!("{prefix}{id}"));
+        let (found, next) = page_after(
+            &*self.table,
+            &shards,
+            prefix,
+            after.as_deref(),
+            params.count,
+        )
+        .await?;
+        let items = found.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor =
+            next.map(|sk| encode_cursor(&Resume::AfterId(sk[prefix.len()..].to_owned())));
         Ok(SearchResult {
             total,
             items,

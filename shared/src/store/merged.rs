@@ -39,8 +39,20 @@ pub async fn count_merged(
 /// The sum of the counters at `keys` (see [`super::Write::Add`]), read in one batch; an
 /// absent counter counts 0.
 pub async fn sum_counters(table: &dyn Table, keys: &[super::Key]) -> Result<u64, StoreError> {
+    Ok(counter_values(table, keys).await?.iter().sum())
+}
+
+/// The count each counter at `keys` holds, in their order, read in one batch; an absent
+/// counter holds 0.
+pub async fn counter_values(
+    table: &dyn Table,
+    keys: &[super::Key],
+) -> Result<Vec<u64>, StoreError> {
     let found = table.get_many(keys).await?;
-    Ok(found.iter().flatten().map(|i| i.version).sum())
+    Ok(found
+        .iter()
+        .map(|i| i.as_ref().map_or(0, |i| i.version))
+        .collect())
 }
 
 /// The first `limit` items of `range` over the partitions `pks` in ascending sort-key order,

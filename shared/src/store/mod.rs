@@ -22,7 +22,9 @@ use async_trait::async_trait;
 pub use dynamo::{DynamoTable, client_from_env as dynamo_client_from_env, create_table_if_missing};
 pub use embedded::EmbeddedTable;
 pub use error::StoreError;
-pub use merged::{count_merged, first_merged, page_after, query_all_merged, sum_counters};
+pub use merged::{
+    count_merged, counter_values, first_merged, page_after, query_all_merged, sum_counters,
+};
 pub use pack::Transactions;
 pub use schema::{SCHEMA_VERSION, ensure_schema, schema_key};
 

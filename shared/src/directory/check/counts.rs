@@ -10,7 +10,7 @@ use futures_util::future::try_join;
 
 use super::rules::{Findings, State};
 use crate::ids::TenantId;
-use crate::store::{Key, StoreError, Table, Write, keys};
+use crate::store::{StoreError, Table, Write, counter_values, keys};
 
 /// The counts the counters of one tenant hold, shard by shard: users, then groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,18 +22,10 @@ pub(super) struct Counts {
 impl Counts {
     /// Reads every counter of `t` (one batch per collection).
     pub(super) async fn read(table: &dyn Table, t: &TenantId) -> Result<Self, StoreError> {
-        let shard_counts = |keys: Vec<Key>| async move {
-            let found = table.get_many(&keys).await?;
-            Ok::<_, StoreError>(
-                found
-                    .iter()
-                    .map(|i| i.as_ref().map_or(0, |i| i.version))
-                    .collect(),
-            )
-        };
+        let (user_counters, group_counters) = (keys::user_counters(t), keys::group_counters(t));
         let (users, groups) = try_join(
-            shard_counts(keys::user_counters(t)),
-            shard_counts(keys::group_counters(t)),
+            counter_values(table, &user_counters),
+            counter_values(table, &group_counters),
         )
         .await?;
         Ok(Self { users, groups })

@@ -15,7 +15,7 @@ use super::{Refusal, Signed, html};
 use crate::activity::Kind;
 use crate::http::AppState;
 use crate::http::origin::RequestOrigin;
-use crate::store::{SkRange, count_merged, first_merged, keys};
+use crate::store::{SkRange, count_merged, first_merged, keys, sum_counters};
 
 /// A token as the table shows it.
 pub struct TokenLine {
@@ -113,10 +113,8 @@ pub async fn page(
         .take(5)
         .map(|e| (moment_text(&e.at), e.action, e.resource, e.result))
         .collect();
-    let count = |prefix: &str| SkRange::Prefix(prefix.into());
-    let table = &*s.table;
-    let users = count_merged(table, &keys::users_shards(t), &count(keys::USER_PREFIX)).await;
-    let groups = count_merged(table, &keys::groups_shards(t), &count(keys::GROUP_PREFIX)).await;
+    let users = sum_counters(&*s.table, &keys::user_counters(t)).await;
+    let groups = sum_counters(&*s.table, &keys::group_counters(t)).await;
     let tenant = s.admin.tenant(t).await.map_err(Refusal::internal)?;
     let grants = if tenant.syncs() {
         Vec::new()
