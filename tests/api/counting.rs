@@ -26,6 +26,11 @@ pub struct CountingTable {
     down: AtomicBool,
     /// A key whose point reads fail.
     unreadable: Mutex<Option<Key>>,
+    /// A key written again, with its version raised, just before the next transaction that
+    /// writes it on a version's condition (a concurrent writer winning the race); `renewed` is
+    /// set once it happened.
+    renew: Mutex<Option<Key>>,
+    pub renewed: AtomicBool,
 }
 
 impl CountingTable {
@@ -36,7 +41,17 @@ impl CountingTable {
             budget: Mutex::new(None),
             down: AtomicBool::new(false),
             unreadable: Mutex::new(None),
+            renew: Mutex::new(None),
+            renewed: AtomicBool::new(false),
         }
+    }
+
+    /// Just before the next transaction that writes `key` on the condition of a version it
+    /// read, rewrites the item there with its
+    /// version raised, as a writer that commits first would: a condition on the version the
+    /// transaction read then fails.
+    pub fn renew_before_commit(&self, key: Key) {
+        *self.renew.lock().unwrap() = Some(key);
     }
 
     /// Makes every `get` of `key` fail (`None` lifts it).
@@ -123,6 +138,29 @@ impl Table for CountingTable {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.write()?;
+        let renew = {
+            let mut renew = self.renew.lock().unwrap();
+            match renew.as_ref() {
+                Some(key)
+                    if writes.iter().any(|w| {
+                        w.key() == key && matches!(w.condition(), Condition::VersionIs(_))
+                    }) =>
+                {
+                    renew.take()
+                }
+                _ => None,
+            }
+        };
+        if let Some(key) = renew
+            && let Some(item) = self.inner.get(&key).await?
+        {
+            let raised = Item {
+                version: item.version + 1,
+                ..item
+            };
+            self.inner.put(raised, Condition::Always).await?;
+            self.renewed.store(true, Ordering::SeqCst);
+        }
         self.inner.transact(writes).await
     }
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {

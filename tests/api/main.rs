@@ -13,6 +13,7 @@ mod corpus;
 mod cost_runs;
 mod counting;
 mod counts;
+mod derivation;
 mod directory;
 mod discovery;
 mod errors;

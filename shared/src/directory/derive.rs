@@ -7,24 +7,16 @@
 //! never touched here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::intent::{Intents, Target};
 
-use futures_util::future::join_all;
-
-use crate::community::{
-    Change, InvitationsDue, Mapping, Mappings, Membership, Memberships, Source, given_by,
-};
+use crate::community::{Change, Mapping, Membership, Memberships, Source, given_by};
 use crate::ids::TenantId;
 use crate::store::{
     Condition, Item, MAX_TRANSACTION_ITEMS, Query, StoreError, Table, Write, keys, query_all,
 };
-
-/// How many times a user is recomputed when a primary change lands meanwhile.
-const ATTEMPTS: usize = 8;
 
 /// The group sources each community should hold for a live user in `groups` (id, name).
 pub fn expected_sources(
@@ -164,107 +156,6 @@ pub(crate) fn plan_user(
         }
     }
     (writes, created)
-}
-
-/// Recomputes users' derived state for their pending intents.
-#[derive(Clone)]
-pub struct UserDerivation {
-    table: Arc<dyn Table>,
-    memberships: Memberships,
-    mappings: Mappings,
-    due: InvitationsDue,
-}
-
-/// Users recomputed at once (their intents and the mappings read once for all).
-const BATCH: usize = 64;
-
-impl UserDerivation {
-    /// Derivation over `table`.
-    pub fn new(table: Arc<dyn Table>) -> Self {
-        Self {
-            memberships: Memberships::new(table.clone()),
-            mappings: Mappings::new(table.clone()),
-            due: InvitationsDue::new(table.clone()),
-            table,
-        }
-    }
-
-    /// Brings each of `users` that has a pending intent in line with the directory, ending
-    /// its intent; answers how many had anything written. A user whose intent keeps being
-    /// renewed by primary changes is left pending for a later pass.
-    ///
-    /// Order matters and is kept: each user's intent nonce is read before the mappings, the
-    /// user, its groups and its memberships, so a change that lands after any of those reads
-    /// renews the nonce and fails the commit.
-    pub async fn reconcile(&self, t: &TenantId, users: &[String]) -> Result<u64, StoreError> {
-        let mut changed = 0;
-        for batch in users.chunks(BATCH) {
-            let targets: Vec<Target> = batch.iter().map(|u| Target::User(u.clone())).collect();
-            let keys: Vec<_> = targets.iter().map(|x| x.key(t)).collect();
-            let nonces = self.table.get_many(&keys).await?;
-            let (mappings, invite) = self.mappings.in_force_with_invites(t).await?;
-            let work = targets.iter().zip(nonces).filter_map(|(target, item)| {
-                let nonce = item?.version;
-                Some(self.settle(t, target, nonce, (&mappings, invite)))
-            });
-            for done in join_all(work).await {
-                changed += u64::from(done?);
-            }
-        }
-        Ok(changed)
-    }
-
-    /// One user: tries with the nonce and mappings read by the caller, then, when a primary
-    /// change lands meanwhile, with both read again.
-    async fn settle(
-        &self,
-        t: &TenantId,
-        target: &Target,
-        nonce: u64,
-        policy: (&[Mapping], bool),
-    ) -> Result<bool, StoreError> {
-        let (mut nonce, mut fresh) = (nonce, None);
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                let Some(item) = self.table.get(&target.key(t)).await? else {
-                    return Ok(false);
-                };
-                nonce = item.version;
-                fresh = Some(self.mappings.in_force_with_invites(t).await?);
-            }
-            let policy = fresh.as_ref().map_or(policy, |(m, i)| (m.as_slice(), *i));
-            match self.attempt(t, target, nonce, policy).await {
-                Err(StoreError::ConditionFailed { .. }) => continue,
-                done => return done,
-            }
-        }
-        Err(StoreError::Conflict)
-    }
-
-    async fn attempt(
-        &self,
-        t: &TenantId,
-        target: &Target,
-        nonce: u64,
-        (mappings, invite): (&[Mapping], bool),
-    ) -> Result<bool, StoreError> {
-        let Target::User(user) = target else {
-            return Ok(false);
-        };
-        let live = self.table.get(&keys::user(t, user)).await?.is_some();
-        let links = links(&*self.table, t, user).await?;
-        let names = group_names(&*self.table, t, &links.groups).await?;
-        let (writes, created) = plan_user(&self.memberships, t, user, live, links, names, mappings);
-        // The mark goes first: a crash before the memberships land leaves a mark the drain
-        // drops once stale, never a new member who is not invited.
-        if invite && !created.is_empty() {
-            let due: Vec<_> = created.into_iter().map(|c| (c, user.clone())).collect();
-            self.due.mark(t, &due).await?;
-        }
-        let wrote = !writes.is_empty();
-        commit_held(&*self.table, t, target, nonce, writes).await?;
-        Ok(wrote)
-    }
 }
 
 /// Commits derived writes while the intent on `target` keeps `nonce`, ending it with the last

@@ -24,6 +24,7 @@
 
 mod change;
 pub mod check;
+mod derivation;
 pub(crate) mod derive;
 mod error;
 mod groups;
@@ -40,7 +41,8 @@ pub mod user;
 mod users;
 
 pub use change::{ATTEMPTS, Pin, Unpinned, settle};
-pub use derive::{UserDerivation, expected_sources, with_group_sources};
+pub use derivation::UserDerivation;
+pub use derive::{expected_sources, with_group_sources};
 pub use error::DirectoryError;
 pub use groups::GroupDirectory;
 pub use intent::{Intents, Pending, Target};

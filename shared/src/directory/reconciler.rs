@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::derive::{UserDerivation, display_name};
+use super::derivation::UserDerivation;
+use super::derive::display_name;
 use super::groups::GroupDirectory;
 use super::intent::{Intents, Target};
 use super::members::Members;

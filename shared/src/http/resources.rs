@@ -170,10 +170,9 @@ async fn search_body<S: ResourceService>(
         params.excluded_attributes.as_deref(),
     )?;
     let found = svc.search(&ctx.tenant, params).await?;
-    let mut resources = Vec::with_capacity(found.items.len());
-    for r in &found.items {
-        resources.push(svc.render(&ctx.tenant, r, &ctx.base, &p).await?);
-    }
+    let resources = svc
+        .render_page(&ctx.tenant, &found.items, &ctx.base, &p)
+        .await?;
     Ok(if found.cursor_mode {
         cursor_response(found.total, found.next_cursor, resources)
     } else {

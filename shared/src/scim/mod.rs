@@ -19,6 +19,7 @@ pub mod schema;
 mod search;
 pub mod service;
 mod users;
+mod users_render;
 mod version;
 pub mod xml;
 

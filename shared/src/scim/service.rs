@@ -48,10 +48,25 @@ pub trait ResourceService: Send + Sync + 'static {
         base: &str,
         p: &Projection,
     ) -> Result<Value, ScimError>;
+    /// The resources of a list page as answered under `base`, projected, in their order (what
+    /// each needs besides itself read together where the type allows; one by one here).
+    async fn render_page(
+        &self,
+        t: &TenantId,
+        rs: &[StoredResource],
+        base: &str,
+        p: &Projection,
+    ) -> Result<Vec<Value>, ScimError> {
+        let mut out = Vec::with_capacity(rs.len());
+        for r in rs {
+            out.push(self.render(t, r, base, p).await?);
+        }
+        Ok(out)
+    }
 }
 
 macro_rules! delegate {
-    ($ty:ty, $name:literal, $patch_body:expr) => {
+    ($ty:ty, $name:literal, $patch_body:expr $(, $page:ident)?) => {
         #[async_trait]
         impl ResourceService for $ty {
             fn resource_type(&self) -> &'static ResourceType {
@@ -108,11 +123,22 @@ macro_rules! delegate {
             ) -> Result<Value, ScimError> {
                 <$ty>::render(self, t, r, base, p).await
             }
+            $(
+                async fn $page(
+                    &self,
+                    t: &TenantId,
+                    rs: &[StoredResource],
+                    base: &str,
+                    p: &Projection,
+                ) -> Result<Vec<Value>, ScimError> {
+                    <$ty>::$page(self, t, rs, base, p).await
+                }
+            )?
         }
     };
 }
 
-delegate!(Users, "User", true);
+delegate!(Users, "User", true, render_page);
 // RFC 7644 §3.5.2 lets a PATCH answer 204; identity providers expect it for groups, whose
 // member lists can be very large.
 delegate!(Groups, "Group", false);

@@ -3,18 +3,17 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::repo::{Repo, render};
+use super::repo::Repo;
 use super::resource::normalize;
-use super::schema::MEMBERSHIP_SCHEMA;
 use super::schema::{ResourceType, resource_type};
 use super::search::SearchResult;
-use super::{ListParams, Preconditions, Projection, ScimError, StoredResource, patch};
+use super::{ListParams, Preconditions, ScimError, StoredResource, patch};
 use crate::community::Communities;
-use crate::directory::{ATTEMPTS, DirectoryError, Document, UserDirectory, is_active};
+use crate::directory::{ATTEMPTS, DirectoryError, Document, UserDirectory};
 use crate::ids::TenantId;
-use crate::store::{Table, keys};
+use crate::store::Table;
 
 pub(super) fn user_rt() -> &'static ResourceType {
     resource_type("User")
@@ -25,7 +24,7 @@ pub(super) fn user_rt() -> &'static ResourceType {
 pub struct Users {
     pub(super) repo: Repo,
     directory: UserDirectory,
-    communities: Communities,
+    pub(super) communities: Communities,
 }
 
 /// The status a membership reads as while its user is inactive: it grants no access and no
@@ -138,73 +137,5 @@ impl Users {
         params: &ListParams,
     ) -> Result<SearchResult, ScimError> {
         self.repo.search(t, params).await
-    }
-
-    /// The user as answered: `meta.location`, `meta.version`, its `groups` when projected.
-    pub async fn render(
-        &self,
-        t: &TenantId,
-        user: &StoredResource,
-        base: &str,
-        projection: &Projection,
-    ) -> Result<Value, ScimError> {
-        let mut value = render(user, base, "/Users");
-        let want_groups = projection.includes("groups");
-        let want_memberships = projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships");
-        // One query reads the user's groups and memberships; the groups' names come in one
-        // batch.
-        let links = match want_groups || want_memberships {
-            true => Some(crate::directory::derive::links(&**self.repo.table(), t, &user.id).await?),
-            false => None,
-        };
-        if let Some(links) = links.as_ref().filter(|_| want_groups) {
-            let keys: Vec<_> = links.groups.iter().map(|g| keys::group(t, g)).collect();
-            let found = self.repo.table().get_many(&keys).await?;
-            let mut groups = Vec::new();
-            for (group, item) in links.groups.iter().zip(found) {
-                let display = item
-                    .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
-                    .and_then(|g| g.get("displayName").cloned());
-                let mut entry = json!({"value": group, "$ref": format!("{base}/Groups/{group}"), "type": "direct"});
-                if let Some(d) = display {
-                    entry["display"] = d;
-                }
-                groups.push(entry);
-            }
-            if !groups.is_empty() {
-                value["groups"] = Value::Array(groups);
-            }
-        }
-        if let Some(links) = links.filter(|_| want_memberships) {
-            let active = is_active(&user.doc);
-            let mut memberships = Vec::new();
-            for (m, _) in links.memberships {
-                let status = if active {
-                    json!(m.status)
-                } else {
-                    json!(SUSPENDED)
-                };
-                let mut entry = json!({
-                    "value": m.community,
-                    "$ref": format!("{base}/Communities/{}", m.community),
-                    "role": m.role,
-                    "status": status,
-                });
-                if let Some(name) = self.communities.name(t, &m.community).await? {
-                    entry["display"] = json!(name);
-                }
-                memberships.push(entry);
-            }
-            if !memberships.is_empty() {
-                value[MEMBERSHIP_SCHEMA] = json!({ "memberships": memberships });
-            }
-            if value.get(MEMBERSHIP_SCHEMA).is_some()
-                && let Some(Value::Array(schemas)) = value.get_mut("schemas")
-                && !schemas.contains(&json!(MEMBERSHIP_SCHEMA))
-            {
-                schemas.push(json!(MEMBERSHIP_SCHEMA));
-            }
-        }
-        Ok(projection.apply(value))
     }
 }

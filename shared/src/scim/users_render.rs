@@ -1,0 +1,162 @@
+//! Users as answered: `meta.location` and `meta.version`, with their `groups` and community
+//! memberships when projected. A page of users is read together: each user's links (its
+//! groups and memberships, one partition per user) at once, the names of all their groups in
+//! one batch, each community's name from the process's cache.
+
+use std::collections::HashMap;
+
+use futures_util::future::try_join_all;
+use serde_json::{Value, json};
+
+use super::repo::render;
+use super::schema::MEMBERSHIP_SCHEMA;
+use super::users::SUSPENDED;
+use super::{Projection, ScimError, StoredResource, Users};
+use crate::directory::derive::{UserLinks, links};
+use crate::directory::is_active;
+use crate::ids::TenantId;
+use crate::store::keys;
+
+impl Users {
+    /// The user as answered under `base`, projected.
+    pub async fn render(
+        &self,
+        t: &TenantId,
+        user: &StoredResource,
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Value, ScimError> {
+        let mut one = self
+            .render_page(t, std::slice::from_ref(user), base, projection)
+            .await?;
+        Ok(one.pop().expect("one user rendered"))
+    }
+
+    /// The users as answered under `base`, projected, in their order.
+    pub async fn render_page(
+        &self,
+        t: &TenantId,
+        users: &[StoredResource],
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Vec<Value>, ScimError> {
+        let want_groups = projection.includes("groups");
+        let want_memberships = projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships");
+        let table = &**self.repo.table();
+        let mut all_links = match want_groups || want_memberships {
+            true => try_join_all(users.iter().map(|u| links(table, t, &u.id))).await?,
+            false => Vec::new(),
+        }
+        .into_iter();
+        let names = match want_groups {
+            true => self.group_names(t, all_links.as_slice()).await?,
+            false => HashMap::new(),
+        };
+        let mut out = Vec::with_capacity(users.len());
+        for user in users {
+            let mut value = render(user, base, "/Users");
+            if let Some(user_links) = all_links.next() {
+                if want_groups {
+                    add_groups(&mut value, &user_links, &names, base);
+                }
+                if want_memberships {
+                    self.add_memberships(&mut value, t, user, user_links, base)
+                        .await?;
+                }
+            }
+            out.push(projection.apply(value));
+        }
+        Ok(out)
+    }
+
+    /// The `displayName` of every group the users belong to, read in one batch; `None` for a
+    /// group without one (or gone meanwhile).
+    async fn group_names(
+        &self,
+        t: &TenantId,
+        all_links: &[UserLinks],
+    ) -> Result<HashMap<String, Option<Value>>, ScimError> {
+        let mut groups: Vec<&String> = all_links.iter().flat_map(|l| &l.groups).collect();
+        groups.sort();
+        groups.dedup();
+        if groups.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys: Vec<_> = groups.iter().map(|g| keys::group(t, g)).collect();
+        let found = self.repo.table().get_many(&keys).await?;
+        Ok(groups
+            .into_iter()
+            .zip(found)
+            .map(|(group, item)| {
+                let display = item
+                    .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
+                    .and_then(|g| g.get("displayName").cloned());
+                (group.clone(), display)
+            })
+            .collect())
+    }
+
+    /// The user's memberships under the membership schema (suspended while it is inactive).
+    async fn add_memberships(
+        &self,
+        value: &mut Value,
+        t: &TenantId,
+        user: &StoredResource,
+        user_links: UserLinks,
+        base: &str,
+    ) -> Result<(), ScimError> {
+        let active = is_active(&user.doc);
+        let mut memberships = Vec::new();
+        for (m, _) in user_links.memberships {
+            let status = if active {
+                json!(m.status)
+            } else {
+                json!(SUSPENDED)
+            };
+            let mut entry = json!({
+                "value": m.community,
+                "$ref": format!("{base}/Communities/{}", m.community),
+                "role": m.role,
+                "status": status,
+            });
+            if let Some(name) = self.communities.name(t, &m.community).await? {
+                entry["display"] = json!(name);
+            }
+            memberships.push(entry);
+        }
+        if !memberships.is_empty() {
+            value[MEMBERSHIP_SCHEMA] = json!({ "memberships": memberships });
+        }
+        if value.get(MEMBERSHIP_SCHEMA).is_some()
+            && let Some(Value::Array(schemas)) = value.get_mut("schemas")
+            && !schemas.contains(&json!(MEMBERSHIP_SCHEMA))
+        {
+            schemas.push(json!(MEMBERSHIP_SCHEMA));
+        }
+        Ok(())
+    }
+}
+
+/// The user's direct groups, each with its name when it has one.
+fn add_groups(
+    value: &mut Value,
+    user_links: &UserLinks,
+    names: &HashMap<String, Option<Value>>,
+    base: &str,
+) {
+    let groups: Vec<Value> = user_links
+        .groups
+        .iter()
+        .map(|group| {
+            let mut entry =
+                json!({"value": group, "$ref": format!("{base}/Groups/{group}"), "type": "direct"});
+            if let Some(Some(display)) = names.get(group) {
+                entry["display"] = display.clone();
+            }
+            entry
+        })
+        .collect();
+    if !groups.is_empty() {
+        value["groups"] = Value::Array(groups);
+    }
+}
