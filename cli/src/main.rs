@@ -15,6 +15,11 @@ mod tenant;
 
 use std::path::PathBuf;
 
+/// mimalloc instead of glibc's allocator: `muster serve` allocates and frees many small JSON
+/// values per request from several threads (see the note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

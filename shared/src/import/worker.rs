@@ -188,8 +188,11 @@ pub async fn run_job(
             .await;
         }
     };
+    let checking = Instant::now();
     let mut checked = check(ctx, &job, &columns, rows, &domains).await?;
     job.counters.rows_total = checked.rows_total;
+    let check_ms = checking.elapsed().as_millis();
+    tracing::debug!(tenant = %t, job = id, rows = checked.rows_total, check_ms, "import checked");
     let mut verdict = None;
     match ctx.data.frozen_plan(t, id).await? {
         // An earlier run passed every check and began to write: its decisions stand, and
@@ -218,11 +221,15 @@ pub async fn run_job(
         .update(&mut job, |j| j.state = JobState::Syncing)
         .await?;
     let (columns, rows) = open(ctx, &job).await?.map_err(StoreError::Backend)?;
+    let checked = Arc::new(checked);
+    let syncing = Instant::now();
     let total = match sync(ctx, &mut job, &checked, &columns, rows, deadline).await? {
         Synced::Done(total) => total,
         Synced::Continue => return Ok(Outcome::Continue),
         Synced::Refused(reason) => return refuse(ctx, &mut job, reason).await,
     };
+    let sync_ms = syncing.elapsed().as_millis();
+    tracing::debug!(tenant = %t, job = id, sync_ms, "import synced");
     let report = report_rows(&checked, &total);
     ctx.data.put_report(t, id, &report).await?;
     if invites && !job.dry_run {

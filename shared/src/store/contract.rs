@@ -53,12 +53,13 @@ async fn reading_a_missing_key_is_none(t: &dyn Table) {
 
 async fn reading_many_keys_answers_in_their_order(t: &dyn Table) {
     let pk = fresh_partition("many");
-    let writes = (0..150)
+    let writes = (0..600)
         .map(|i| put(item(&pk, &format!("{i:03}"), 1), Condition::Always))
         .collect();
     t.batch_write(writes).await.unwrap();
-    // More keys than one DynamoDB request holds, a repeat and a missing key among them.
-    let mut keys: Vec<Key> = (0..150)
+    // More keys than one DynamoDB request holds (and than the embedded store reads on one
+    // thread), a repeat and a missing key among them.
+    let mut keys: Vec<Key> = (0..600)
         .rev()
         .map(|i| Key::new(&pk, format!("{i:03}")))
         .collect();

@@ -119,7 +119,7 @@ impl Table for EmbeddedTable {
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         keys.iter().try_for_each(check_key)?;
-        read::get_many(&*self.snapshots.current()?, keys)
+        read::get_many_parallel(self.snapshots.current()?, keys).await
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
