@@ -18,6 +18,16 @@ use serde_json::json;
 use crate::counting::CountingTable;
 use crate::helpers::{TestApp, patch, unlimited};
 
+/// Adds `users` to `group` with one PATCH, which must succeed.
+async fn add_members(app: &TestApp, group: &str, users: &[String]) {
+    let value: Vec<_> = users.iter().map(|u| json!({"value": u})).collect();
+    let ops = json!([{"op": "add", "path": "members", "value": value}]);
+    let added = app
+        .call(Method::PATCH, &format!("/Groups/{group}"), Some(patch(ops)))
+        .await;
+    assert!(added.status.is_success(), "{}", added.body);
+}
+
 #[tokio::test]
 async fn a_member_whose_intent_is_renewed_while_its_batch_commits_is_settled_on_its_own() {
     let counting = Arc::new(CountingTable::new(Arc::new(EmbeddedTable::in_memory())));
@@ -43,12 +53,7 @@ async fn a_member_whose_intent_is_renewed_while_its_batch_commits_is_settled_on_
     }
     counting.renew_before_commit(Target::User(users[3].clone()).key(&t));
 
-    let value: Vec<_> = users.iter().map(|u| json!({"value": u})).collect();
-    let ops = json!([{"op": "add", "path": "members", "value": value}]);
-    let added = app
-        .call(Method::PATCH, &format!("/Groups/{group}"), Some(patch(ops)))
-        .await;
-    assert!(added.status.is_success(), "{}", added.body);
+    add_members(&app, &group, &users).await;
 
     assert!(
         counting.renewed.load(Ordering::SeqCst),
@@ -80,12 +85,7 @@ async fn fifty_members_added_at_once_are_settled_in_few_requests() {
     let group = app.create_group("Everyone", &[]).await;
     let before = counting.calls.lock().unwrap().clone();
 
-    let value: Vec<_> = users.iter().map(|u| json!({"value": u})).collect();
-    let ops = json!([{"op": "add", "path": "members", "value": value}]);
-    let added = app
-        .call(Method::PATCH, &format!("/Groups/{group}"), Some(patch(ops)))
-        .await;
-    assert!(added.status.is_success(), "{}", added.body);
+    add_members(&app, &group, &users).await;
 
     let after = counting.calls.lock().unwrap().clone();
     let (reads, writes) = (after.reads - before.reads, after.writes - before.writes);
