@@ -4,7 +4,6 @@
 //! A user whose packed transaction is refused (its intent was renewed meanwhile) is settled
 //! again on its own.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::try_join_all;
@@ -61,54 +60,45 @@ impl UserDerivation {
     pub async fn reconcile(&self, t: &TenantId, users: &[String]) -> Result<u64, StoreError> {
         let mut changed = 0;
         for batch in users.chunks(BATCH) {
-            let targets: Vec<Target> = batch.iter().map(|u| Target::User(u.clone())).collect();
-            let keys: Vec<_> = targets.iter().map(|x| x.key(t)).collect();
+            let keys: Vec<_> = batch
+                .iter()
+                .map(|u| Target::User(u.clone()).key(t))
+                .collect();
             let nonces = self.table.get_many(&keys).await?;
             let (mappings, invite) = self.mappings.in_force_with_invites(t).await?;
-            let held: Vec<(Target, u64)> = targets
-                .into_iter()
+            let held: Vec<(&str, u64)> = batch
+                .iter()
                 .zip(nonces)
-                .filter_map(|(target, item)| Some((target, item?.version)))
+                .filter_map(|(user, item)| Some((user.as_str(), item?.version)))
                 .collect();
-            changed += self.batch(t, held, (&mappings, invite)).await?;
+            let plans = self.plan(t, &held, (&mappings, invite)).await?;
+            changed += self.commit(t, plans).await?;
         }
         Ok(changed)
     }
 
-    /// Plans every user of `held` from reads made together, then commits the plans packed;
-    /// a refused transaction sends its users to [`settle`](Self::settle) one by one.
-    async fn batch(
+    /// Plans every user of `held` (its id and the nonce read first) from reads made together:
+    /// their records in one batch, their links at once, their groups' names in one batch.
+    /// Marks the invitations the plans make due before answering them.
+    async fn plan(
         &self,
         t: &TenantId,
-        held: Vec<(Target, u64)>,
-        policy: Policy<'_>,
-    ) -> Result<u64, StoreError> {
-        let (mappings, invite) = policy;
-        let users: Vec<(&str, u64)> = held
-            .iter()
-            .filter_map(|(x, nonce)| match x {
-                Target::User(u) => Some((u.as_str(), *nonce)),
-                Target::Group(_) => None,
-            })
-            .collect();
-        let user_keys: Vec<_> = users.iter().map(|(u, _)| keys::user(t, u)).collect();
+        held: &[(&str, u64)],
+        (mappings, invite): Policy<'_>,
+    ) -> Result<Vec<Planned>, StoreError> {
+        let user_keys: Vec<_> = held.iter().map(|(u, _)| keys::user(t, u)).collect();
         let live = self.table.get_many(&user_keys).await?;
-        let all_links = try_join_all(users.iter().map(|(u, _)| links(&*self.table, t, u))).await?;
-        let mut groups: Vec<String> = all_links.iter().flat_map(|l| l.groups.clone()).collect();
-        groups.sort();
-        groups.dedup();
-        let found = group_names(&*self.table, t, &groups).await?;
-        let names: HashMap<String, Option<String>> = groups.into_iter().zip(found).collect();
+        let all_links = try_join_all(held.iter().map(|(u, _)| links(&*self.table, t, u))).await?;
+        let names = group_names(&*self.table, t, &all_links).await?;
         let (mut due, mut plans) = (Vec::new(), Vec::new());
-        for (((user, nonce), live), user_links) in users.into_iter().zip(live).zip(all_links) {
-            let named = user_links.groups.iter().map(|g| names[g].clone()).collect();
+        for ((&(user, nonce), live), user_links) in held.iter().zip(live).zip(all_links) {
             let (writes, created) = plan_user(
                 &self.memberships,
                 t,
                 user,
                 live.is_some(),
                 user_links,
-                named,
+                &names,
                 mappings,
             );
             if invite {
@@ -125,11 +115,12 @@ impl UserDerivation {
         if !due.is_empty() {
             self.due.mark(t, &due).await?;
         }
-        self.commit(t, plans).await
+        Ok(plans)
     }
 
     /// Commits the plans: several users to a transaction where they fit, a user too large
-    /// for one through [`commit_held`]. Answers how many users had anything written.
+    /// for one through [`commit_held`]; a refused transaction sends its users to
+    /// [`settle`](Self::settle) one by one. Answers how many users had anything written.
     async fn commit(&self, t: &TenantId, plans: Vec<Planned>) -> Result<u64, StoreError> {
         let mut changed = 0;
         let mut packed = Transactions::default();
@@ -138,7 +129,7 @@ impl UserDerivation {
             if plan.writes.len() < MAX_TRANSACTION_ITEMS {
                 let mut set = plan.writes;
                 set.push(Intents::consume(t, &plan.target, plan.nonce));
-                packed.push(set, (plan.target, plan.nonce, wrote));
+                packed.push(set, (plan.target, wrote));
                 continue;
             }
             match commit_held(&*self.table, t, &plan.target, plan.nonce, plan.writes).await {
@@ -151,9 +142,9 @@ impl UserDerivation {
         }
         for (writes, users) in packed.into_groups() {
             match self.table.transact(writes).await {
-                Ok(()) => changed += users.iter().filter(|(_, _, wrote)| *wrote).count() as u64,
+                Ok(()) => changed += users.iter().filter(|(_, wrote)| *wrote).count() as u64,
                 Err(StoreError::ConditionFailed { .. }) => {
-                    for (target, _, _) in users {
+                    for (target, _) in users {
                         changed += u64::from(self.settle(t, &target).await?);
                     }
                 }
@@ -166,43 +157,26 @@ impl UserDerivation {
     /// One user on its own, after its batch's transaction was refused: its nonce read again,
     /// then (in that order) the mappings, its record and its links, until a commit holds.
     async fn settle(&self, t: &TenantId, target: &Target) -> Result<bool, StoreError> {
+        let Target::User(user) = target else {
+            return Ok(false);
+        };
         for _ in 0..ATTEMPTS {
             let Some(item) = self.table.get(&target.key(t)).await? else {
                 return Ok(false);
             };
             let (mappings, invite) = self.mappings.in_force_with_invites(t).await?;
-            match self
-                .attempt(t, target, item.version, (&mappings, invite))
-                .await
-            {
+            let held = [(user.as_str(), item.version)];
+            let plan = self
+                .plan(t, &held, (&mappings, invite))
+                .await?
+                .pop()
+                .expect("one user planned");
+            let wrote = !plan.writes.is_empty();
+            match commit_held(&*self.table, t, target, plan.nonce, plan.writes).await {
                 Err(StoreError::ConditionFailed { .. }) => continue,
-                done => return done,
+                done => return done.map(|()| wrote),
             }
         }
         Err(StoreError::Conflict)
-    }
-
-    async fn attempt(
-        &self,
-        t: &TenantId,
-        target: &Target,
-        nonce: u64,
-        (mappings, invite): Policy<'_>,
-    ) -> Result<bool, StoreError> {
-        let Target::User(user) = target else {
-            return Ok(false);
-        };
-        let live = self.table.get(&keys::user(t, user)).await?.is_some();
-        let links = links(&*self.table, t, user).await?;
-        let names = group_names(&*self.table, t, &links.groups).await?;
-        let (writes, created) = plan_user(&self.memberships, t, user, live, links, names, mappings);
-        // The mark goes first, as in a batch.
-        if invite && !created.is_empty() {
-            let due: Vec<_> = created.into_iter().map(|c| (c, user.clone())).collect();
-            self.due.mark(t, &due).await?;
-        }
-        let wrote = !writes.is_empty();
-        commit_held(&*self.table, t, target, nonce, writes).await?;
-        Ok(wrote)
     }
 }

@@ -6,7 +6,7 @@
 //! gone) belongs to no group and keeps no group source. File and administrator sources are
 //! never touched here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -81,15 +81,23 @@ pub(crate) async fn links(
     Ok(out)
 }
 
-/// The display names of groups by id, `None` for a group that no longer exists.
+/// The display name of every group the users of `links` belong to, read in one batch; `None`
+/// for a group that no longer exists.
 pub(crate) async fn group_names(
     table: &dyn Table,
     t: &TenantId,
-    groups: &[String],
-) -> Result<Vec<Option<String>>, StoreError> {
+    links: &[UserLinks],
+) -> Result<HashMap<String, Option<String>>, StoreError> {
+    let mut groups: Vec<&String> = links.iter().flat_map(|l| &l.groups).collect();
+    groups.sort();
+    groups.dedup();
+    if groups.is_empty() {
+        return Ok(HashMap::new());
+    }
     let keys: Vec<_> = groups.iter().map(|g| keys::group(t, g)).collect();
     let items = table.get_many(&keys).await?;
-    Ok(items.iter().map(|i| i.as_ref().map(display_name)).collect())
+    let names = items.iter().map(|i| i.as_ref().map(display_name));
+    Ok(groups.into_iter().cloned().zip(names).collect())
 }
 
 /// The `displayName` of a stored group (empty when it has none).
@@ -109,14 +117,14 @@ pub(crate) fn plan_user(
     user: &str,
     live: bool,
     links: UserLinks,
-    names: Vec<Option<String>>,
+    names: &HashMap<String, Option<String>>,
     mappings: &[Mapping],
 ) -> (Vec<Write>, Vec<String>) {
     let (mut writes, mut created) = (Vec::new(), Vec::new());
     let mut groups = Vec::new();
-    for (group, name) in links.groups.into_iter().zip(names) {
-        match name {
-            Some(name) if live => groups.push((group, name)),
+    for group in links.groups {
+        match names.get(&group) {
+            Some(Some(name)) if live => groups.push((group, name.clone())),
             _ => {
                 for key in [
                     keys::group_member(t, &group, user),

@@ -1,7 +1,7 @@
 //! Users as answered: `meta.location` and `meta.version`, with their `groups` and community
 //! memberships when projected. A page of users is read together: each user's links (its
 //! groups and memberships, one partition per user) at once, the names of all their groups in
-//! one batch, each community's name from the process's cache.
+//! one batch (as derivation reads them), each community's name from the process's cache.
 
 use std::collections::HashMap;
 
@@ -12,10 +12,9 @@ use super::repo::render;
 use super::schema::MEMBERSHIP_SCHEMA;
 use super::users::SUSPENDED;
 use super::{Projection, ScimError, StoredResource, Users};
-use crate::directory::derive::{UserLinks, links};
+use crate::directory::derive::{UserLinks, group_names, links};
 use crate::directory::is_active;
 use crate::ids::TenantId;
-use crate::store::keys;
 
 impl Users {
     /// The user as answered under `base`, projected.
@@ -49,7 +48,7 @@ impl Users {
         }
         .into_iter();
         let names = match want_groups {
-            true => self.group_names(t, all_links.as_slice()).await?,
+            true => group_names(table, t, all_links.as_slice()).await?,
             false => HashMap::new(),
         };
         let mut out = Vec::with_capacity(users.len());
@@ -67,33 +66,6 @@ impl Users {
             out.push(projection.apply(value));
         }
         Ok(out)
-    }
-
-    /// The `displayName` of every group the users belong to, read in one batch; `None` for a
-    /// group without one (or gone meanwhile).
-    async fn group_names(
-        &self,
-        t: &TenantId,
-        all_links: &[UserLinks],
-    ) -> Result<HashMap<String, Option<Value>>, ScimError> {
-        let mut groups: Vec<&String> = all_links.iter().flat_map(|l| &l.groups).collect();
-        groups.sort();
-        groups.dedup();
-        if groups.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let keys: Vec<_> = groups.iter().map(|g| keys::group(t, g)).collect();
-        let found = self.repo.table().get_many(&keys).await?;
-        Ok(groups
-            .into_iter()
-            .zip(found)
-            .map(|(group, item)| {
-                let display = item
-                    .and_then(|i| serde_json::from_slice::<Value>(&i.body).ok())
-                    .and_then(|g| g.get("displayName").cloned());
-                (group.clone(), display)
-            })
-            .collect())
     }
 
     /// The user's memberships under the membership schema (suspended while it is inactive).
@@ -141,7 +113,7 @@ impl Users {
 fn add_groups(
     value: &mut Value,
     user_links: &UserLinks,
-    names: &HashMap<String, Option<Value>>,
+    names: &HashMap<String, Option<String>>,
     base: &str,
 ) {
     let groups: Vec<Value> = user_links
@@ -150,8 +122,11 @@ fn add_groups(
         .map(|group| {
             let mut entry =
                 json!({"value": group, "$ref": format!("{base}/Groups/{group}"), "type": "direct"});
-            if let Some(Some(display)) = names.get(group) {
-                entry["display"] = display.clone();
+            // A group without a name (or gone meanwhile) is listed without one.
+            if let Some(Some(display)) = names.get(group)
+                && !display.is_empty()
+            {
+                entry["display"] = json!(display);
             }
             entry
         })

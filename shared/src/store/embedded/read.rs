@@ -67,9 +67,6 @@ pub async fn get_many_parallel(
     table: Arc<Items>,
     keys: &[Key],
 ) -> Result<Vec<Option<Item>>, StoreError> {
-    if keys.len() < 2 * KEYS_PER_THREAD {
-        return get_many(&table, keys);
-    }
     let parts = (keys.len() / KEYS_PER_THREAD).clamp(1, *CORES);
     if parts == 1 {
         return get_many(&table, keys);
