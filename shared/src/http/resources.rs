@@ -171,7 +171,7 @@ async fn search_body<S: ResourceService>(
     )?;
     let found = svc.search(&ctx.tenant, params).await?;
     let resources = svc
-        .render_page(&ctx.tenant, &found.items, &ctx.base, &p)
+        .render_page(&ctx.tenant, found.items, &ctx.base, &p)
         .await?;
     Ok(if found.cursor_mode {
         cursor_response(found.total, found.next_cursor, resources)

@@ -33,7 +33,12 @@ impl Deref for Repo {
 /// A record as answered under `base`: its document with `meta.location` (`endpoint` + id)
 /// and `meta.version` (RFC 7644 §3.14).
 pub fn render(record: &Record, base: &str, endpoint: &str) -> Value {
-    let mut doc = record.doc.clone();
+    render_owned(record.clone(), base, endpoint)
+}
+
+/// [`render`] of a record the caller is done with: its document is answered without a copy.
+pub fn render_owned(record: Record, base: &str, endpoint: &str) -> Value {
+    let mut doc = record.doc;
     if let Some(Value::Object(meta)) = doc.get_mut("meta") {
         meta.insert(
             "location".into(),

@@ -53,12 +53,12 @@ pub trait ResourceService: Send + Sync + 'static {
     async fn render_page(
         &self,
         t: &TenantId,
-        rs: &[StoredResource],
+        rs: Vec<StoredResource>,
         base: &str,
         p: &Projection,
     ) -> Result<Vec<Value>, ScimError> {
         let mut out = Vec::with_capacity(rs.len());
-        for r in rs {
+        for r in &rs {
             out.push(self.render(t, r, base, p).await?);
         }
         Ok(out)
@@ -127,7 +127,7 @@ macro_rules! delegate {
                 async fn $page(
                     &self,
                     t: &TenantId,
-                    rs: &[StoredResource],
+                    rs: Vec<StoredResource>,
                     base: &str,
                     p: &Projection,
                 ) -> Result<Vec<Value>, ScimError> {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use futures_util::future::try_join_all;
 use serde_json::{Value, json};
 
-use super::repo::render;
+use super::repo::render_owned;
 use super::schema::MEMBERSHIP_SCHEMA;
 use super::users::SUSPENDED;
 use super::{Projection, ScimError, StoredResource, Users};
@@ -26,7 +26,7 @@ impl Users {
         projection: &Projection,
     ) -> Result<Value, ScimError> {
         let mut one = self
-            .render_page(t, std::slice::from_ref(user), base, projection)
+            .render_page(t, vec![user.clone()], base, projection)
             .await?;
         Ok(one.pop().expect("one user rendered"))
     }
@@ -35,7 +35,7 @@ impl Users {
     pub async fn render_page(
         &self,
         t: &TenantId,
-        users: &[StoredResource],
+        users: Vec<StoredResource>,
         base: &str,
         projection: &Projection,
     ) -> Result<Vec<Value>, ScimError> {
@@ -53,13 +53,14 @@ impl Users {
         };
         let mut out = Vec::with_capacity(users.len());
         for user in users {
-            let mut value = render(user, base, "/Users");
+            let active = is_active(&user.doc);
+            let mut value = render_owned(user, base, "/Users");
             if let Some(user_links) = all_links.next() {
                 if want_groups {
                     add_groups(&mut value, &user_links, &names, base);
                 }
                 if want_memberships {
-                    self.add_memberships(&mut value, t, user, user_links, base)
+                    self.add_memberships(&mut value, t, active, user_links, base)
                         .await?;
                 }
             }
@@ -68,16 +69,15 @@ impl Users {
         Ok(out)
     }
 
-    /// The user's memberships under the membership schema (suspended while it is inactive).
+    /// The user's memberships under the membership schema (suspended unless `active`).
     async fn add_memberships(
         &self,
         value: &mut Value,
         t: &TenantId,
-        user: &StoredResource,
+        active: bool,
         user_links: UserLinks,
         base: &str,
     ) -> Result<(), ScimError> {
-        let active = is_active(&user.doc);
         let mut memberships = Vec::new();
         for (m, _) in user_links.memberships {
             let status = if active {

@@ -56,12 +56,8 @@ pub async fn counter_values(
 }
 
 /// The first `limit` items of `range` over the partitions `pks` in ascending sort-key order,
-/// and whether more follow.
-///
-/// Each round asks every partition for a little more than its share (twice `limit / pks`, plus
-/// four), so a page reads about twice its own items rather than `limit` from every
-/// partition. Items are final up to the lowest last sort key of the partitions that had more
-/// (the frontier): every item below it has been seen. The next round starts past the frontier.
+/// and whether more follow (see [`Table::first_across`]; `limit` 0 answers that more follow
+/// when there are partitions).
 pub async fn first_merged(
     table: &dyn Table,
     pks: &[String],
@@ -71,6 +67,22 @@ pub async fn first_merged(
     if limit == 0 || pks.is_empty() {
         return Ok((Vec::new(), limit == 0 && !pks.is_empty()));
     }
+    table.first_across(pks, range, limit).await
+}
+
+/// [`first_merged`] with pages of [`Table::query`], for a backend whose partitions are only
+/// read one query at a time (DynamoDB). `limit` and `pks` are not empty.
+///
+/// Each round asks every partition for a little more than its share (twice `limit / pks`, plus
+/// four), so a page reads about twice its own items rather than `limit` from every
+/// partition. Items are final up to the lowest last sort key of the partitions that had more
+/// (the frontier): every item below it has been seen. The next round starts past the frontier.
+pub(crate) async fn by_rounds<T: Table + ?Sized>(
+    table: &T,
+    pks: &[String],
+    range: &SkRange,
+    limit: usize,
+) -> Result<(Vec<Item>, bool), StoreError> {
     let mut out: Vec<Item> = Vec::new();
     let mut frontier: Option<String> = None;
     loop {
@@ -123,8 +135,8 @@ fn past(range: &SkRange, frontier: Option<&str>) -> SkRange {
 
 /// The first `n` items of `range` in partition `pk` (following its pages), and whether more
 /// follow.
-async fn up_to(
-    table: &dyn Table,
+async fn up_to<T: Table + ?Sized>(
+    table: &T,
     pk: &str,
     range: &SkRange,
     n: usize,
@@ -225,6 +237,58 @@ mod tests {
             query_all_merged(&table, &pks, &range).await.unwrap().len(),
             300
         );
+    }
+
+    /// A small deterministic generator (xorshift), so every run checks the same cases.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[tokio::test]
+    async fn the_embedded_walk_answers_what_rounds_of_queries_answer() {
+        for seed in 1..=24u64 {
+            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let table = EmbeddedTable::in_memory();
+            let parts = 1 + (next(&mut state) % 9) as usize;
+            let pks: Vec<String> = (0..parts).map(|s| format!("Q#{s}")).collect();
+            let mut writes = Vec::new();
+            for _ in 0..next(&mut state) % 400 {
+                let pk = pks[(next(&mut state) % parts as u64) as usize].clone();
+                let prefix = ["A#", "B#", "C#"][(next(&mut state) % 3) as usize];
+                let sk = format!("{prefix}{:04}", next(&mut state) % 2000);
+                let key = Key::new(pk, sk);
+                let item = Item::new(key, 1, b"{}".to_vec());
+                let condition = Condition::Always;
+                writes.push(Write::Put { item, condition });
+            }
+            table.batch_write(writes).await.unwrap();
+            let ranges = [
+                SkRange::Prefix("B#".into()),
+                SkRange::Prefix(String::new()),
+                SkRange::Between {
+                    from: "A#0500".into(),
+                    to: "C#0100".into(),
+                },
+            ];
+            for range in &ranges {
+                for limit in [1, 3, 10, 64, 101, 500] {
+                    let walked = first_merged(&table, &pks, range, limit).await.unwrap();
+                    let rounds = by_rounds(&table, &pks, range, limit).await.unwrap();
+                    let keys = |(items, more): &(Vec<Item>, bool)| {
+                        let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
+                        (keys, *more)
+                    };
+                    assert_eq!(
+                        keys(&walked),
+                        keys(&rounds),
+                        "seed {seed} {range:?} {limit}"
+                    );
+                }
+            }
+        }
     }
 
     #[tokio::test]

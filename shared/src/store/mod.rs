@@ -264,6 +264,19 @@ pub trait Table: Send + Sync + 'static {
 
     /// Applies unconditional puts and deletes (any number; adapters chunk them).
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// The first `limit` (at least 1) items of `range` over the partitions `pks` (at least
+    /// one) in ascending sort-key order, and whether more follow. Callers go through
+    /// [`first_merged`]. The default reads every partition in rounds of [`Table::query`]; an
+    /// adapter that can walk its partitions side by side answers the same items more cheaply.
+    async fn first_across(
+        &self,
+        pks: &[String],
+        range: &SkRange,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        merged::by_rounds(self, pks, range, limit).await
+    }
 }
 
 /// Checks a transaction's shape before any adapter sends it: 1 to [`MAX_TRANSACTION_ITEMS`]

@@ -1,5 +1,6 @@
 //! The embedded Table adapter on redb: one file for `muster serve`, memory for tests.
 
+mod merge;
 mod read;
 mod snapshot;
 mod writer;
@@ -128,6 +129,15 @@ impl Table for EmbeddedTable {
 
     async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
         read::count(&*self.snapshots.current()?, pk, range)
+    }
+
+    async fn first_across(
+        &self,
+        pks: &[String],
+        range: &SkRange,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        merge::first_across(&*self.snapshots.current()?, pks, range, limit)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use super::snapshot::Items;
 use super::{backend, decode};
 use crate::store::{Item, Key, Page, Query, SkRange, StoreError, prefix_end};
 
-fn bounds(range: &SkRange) -> (String, Option<String>) {
+pub(super) fn bounds(range: &SkRange) -> (String, Option<String>) {
     match range {
         SkRange::Prefix(p) => (p.clone(), (!p.is_empty()).then(|| prefix_end(p))),
         SkRange::Between { from, to } => (from.clone(), Some(to.clone())),
