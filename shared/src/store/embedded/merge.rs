@@ -7,25 +7,23 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::Bound;
 
-use redb::{AccessGuard, Range};
+use redb::AccessGuard;
 
-use super::read::bounds;
+use super::read::{Walk, bounds, walk};
 use super::snapshot::Items;
 use super::{backend, decode};
 use crate::store::{Item, Key, SkRange, StoreError};
 
-type Walk<'a> = Range<'a, (&'static str, &'static str), &'static [u8]>;
-
 /// The partitions' next items: their sort keys in a min-heap (ties go to the partition listed
 /// first), their values kept aside until taken.
-struct Heads<'a> {
+struct Heads {
     order: BinaryHeap<Reverse<(String, usize)>>,
-    values: Vec<Option<AccessGuard<'a, &'static [u8]>>>,
+    values: Vec<Option<AccessGuard<'static, &'static [u8]>>>,
 }
 
-impl<'a> Heads<'a> {
+impl Heads {
     /// Moves walk `w` one item on, if it has one.
-    fn pull(&mut self, walk: &mut Walk<'a>, w: usize) -> Result<(), StoreError> {
+    fn pull(&mut self, walk: &mut Walk, w: usize) -> Result<(), StoreError> {
         if let Some(entry) = walk.next() {
             let (key, value) = entry.map_err(backend)?;
             self.order.push(Reverse((key.value().1.to_owned(), w)));
@@ -44,18 +42,10 @@ pub fn first_across(
     limit: usize,
 ) -> Result<(Vec<Item>, bool), StoreError> {
     let (from, to) = bounds(range);
-    // Past every sort key of a partition: the next partition key up, from its empty sort key.
-    let next_pks: Vec<String> = pks.iter().map(|pk| format!("{pk}\0")).collect();
-    let mut walks = Vec::with_capacity(pks.len());
-    for (pk, next) in pks.iter().zip(&next_pks) {
-        let lower = Bound::Included((pk.as_str(), from.as_str()));
-        let upper = match &to {
-            Some(to) => Bound::Excluded((pk.as_str(), to.as_str())),
-            None => Bound::Excluded((next.as_str(), "")),
-        };
-        let walk: Walk<'_> = table.range((lower, upper)).map_err(backend)?;
-        walks.push(walk);
-    }
+    let mut walks = pks
+        .iter()
+        .map(|pk| walk(table, pk, Bound::Included(&from), to.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut heads = Heads {
         order: BinaryHeap::with_capacity(pks.len()),
         values: (0..pks.len()).map(|_| None).collect(),

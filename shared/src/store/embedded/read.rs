@@ -89,6 +89,27 @@ pub async fn get_many_parallel(
     Ok(found)
 }
 
+/// A walk over the items of one partition, in sort-key order.
+pub(super) type Walk = redb::Range<'static, (&'static str, &'static str), &'static [u8]>;
+
+/// The items of partition `pk` from the sort key `start` up to `to` (excluded; `None`: to the
+/// partition's end), as a walk over the snapshot `table`.
+pub(super) fn walk(
+    table: &Items,
+    pk: &str,
+    start: Bound<&str>,
+    to: Option<&str>,
+) -> Result<Walk, StoreError> {
+    let lower = start.map(|sk| (pk, sk));
+    // Past every sort key of the partition: the next partition key up, from its empty sort key.
+    let next_pk = format!("{pk}\0");
+    let upper = match to {
+        Some(to) => Bound::Excluded((pk, to)),
+        None => Bound::Excluded((next_pk.as_str(), "")),
+    };
+    table.range::<(&str, &str)>((lower, upper)).map_err(backend)
+}
+
 /// One page of a partition in sort-key order; the cursor is the last sort key returned.
 pub fn page(table: &Items, query: &Query) -> Result<Page, StoreError> {
     let (from, to) = bounds(&query.range);
@@ -102,24 +123,11 @@ pub fn page(table: &Items, query: &Query) -> Result<Page, StoreError> {
         }
         None => Bound::Included(from),
     };
-    let pk = query.pk.as_str();
-    let lower = match &start {
-        Bound::Included(s) => Bound::Included((pk, s.as_str())),
-        Bound::Excluded(s) => Bound::Excluded((pk, s.as_str())),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    let next_pk = format!("{pk}\0");
-    let upper = match &to {
-        Some(t) => Bound::Excluded((pk, t.as_str())),
-        None => Bound::Excluded((next_pk.as_str(), "")),
-    };
+    let start = start.as_ref().map(String::as_str);
     let limit = query.effective_limit();
     let mut items = Vec::new();
     let mut more = false;
-    for entry in table
-        .range::<(&str, &str)>((lower, upper))
-        .map_err(backend)?
-    {
+    for entry in walk(table, &query.pk, start, to.as_deref())? {
         let (k, v) = entry.map_err(backend)?;
         if items.len() == limit {
             more = true;
@@ -138,18 +146,9 @@ pub fn page(table: &Items, query: &Query) -> Result<Page, StoreError> {
 /// How many items a range of a partition holds.
 pub fn count(table: &Items, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
     let (from, to) = bounds(range);
-    let lower = (pk, from.as_str());
-    let iter = match &to {
-        Some(t) => table.range::<(&str, &str)>(lower..(pk, t.as_str())),
-        None => table.range::<(&str, &str)>(lower..),
-    }
-    .map_err(backend)?;
     let mut n = 0u64;
-    for entry in iter {
-        let (k, _) = entry.map_err(backend)?;
-        if k.value().0 != pk {
-            break;
-        }
+    for entry in walk(table, pk, Bound::Included(&from), to.as_deref())? {
+        entry.map_err(backend)?;
         n += 1;
     }
     Ok(n)
