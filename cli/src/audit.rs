@@ -32,7 +32,7 @@ impl Change {
         let Ok(t) = crate::tenant::tenant_id(&self.on.tenant) else {
             return;
         };
-        let table = match crate::serve::open_store(&self.on.data).await {
+        let table = match crate::store::open_store(&self.on.data).await {
             Ok(table) => table,
             Err(e) => return eprintln!("muster: the activity log was not written: {e:#}"),
         };

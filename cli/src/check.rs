@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::TenantArgs;
 use crate::output::print;
-use crate::serve::open_store;
+use crate::store::open_store;
 use crate::tenant::tenant_id;
 
 /// The options of `muster check`.

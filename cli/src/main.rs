@@ -11,6 +11,7 @@ mod import;
 mod listen;
 mod output;
 mod serve;
+mod store;
 mod tenant;
 
 use std::path::PathBuf;
@@ -135,7 +136,13 @@ fn exit_code(result: anyhow::Result<std::process::ExitCode>) -> std::process::Ex
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let command = match Cli::parse().command {
+    let code = run(Cli::parse()).await;
+    store::release();
+    code
+}
+
+async fn run(cli: Cli) -> std::process::ExitCode {
+    let command = match cli.command {
         Command::Import(args) => return exit_code(import::run(args).await),
         Command::Check(args) => return exit_code(check::check(args).await),
         command => command,

@@ -57,22 +57,6 @@ pub struct ServeArgs {
     purge_interval_s: u64,
 }
 
-/// Opens the store: the DynamoDB table with `--aws`, else the embedded store in the data
-/// directory (created if needed); refuses a table written in another key layout.
-pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn muster::store::Table>> {
-    std::fs::create_dir_all(&data.data)
-        .with_context(|| format!("cannot create the data directory {}", data.data.display()))?;
-    let table: Arc<dyn muster::store::Table> = if data.aws {
-        Arc::new(muster::store::DynamoTable::from_env(data.table.clone()).await?)
-    } else {
-        Arc::new(muster::store::EmbeddedTable::open(
-            &data.data.join("muster.redb"),
-        )?)
-    };
-    muster::store::ensure_schema(&*table).await?;
-    Ok(table)
-}
-
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -86,7 +70,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    let table = open_store(&args.data).await?;
+    let (table, _lent) = crate::store::open_for_serve(&args.data).await?;
     let mut config = Config::from_env();
     if let Some(url) = args.public_url {
         config.public_url = Some(url.trim_end_matches('/').to_owned());

@@ -8,7 +8,7 @@ use muster::ids::TenantId;
 use serde_json::{Value, json};
 
 use crate::output::print;
-use crate::serve::open_store;
+use crate::store::open_store;
 use crate::{DataArgs, TenantArgs};
 
 /// Opens the store of `data` and the administration over it.

@@ -43,11 +43,16 @@ pub struct ImportContext {
 }
 
 impl ImportContext {
-    /// A context over `table` and `blobs`.
+    /// A context over `table` and `blobs`. The directory's writes go through the table's
+    /// [deferred](Table::deferred) view where it has one: each chunk's checkpoint, the plan,
+    /// the report and the job's states are written durably, and a durable write takes the
+    /// chunk's writes before it to disk, so a crash loses only writes that no checkpoint
+    /// covers yet, which the next run applies again.
     pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
+        let bulk = table.deferred().unwrap_or_else(|| table.clone());
         Self {
-            users: Arc::new(UserDirectory::new(table.clone())),
-            memberships: Memberships::new(table.clone()),
+            users: Arc::new(UserDirectory::new(bulk.clone())),
+            memberships: Memberships::new(bulk),
             communities: Arc::new(Communities::new(table.clone())),
             tenants: Tenants::new(table.clone()),
             jobs: JobStore::new(table.clone()),

@@ -15,6 +15,7 @@ mod merged;
 mod migrate;
 mod pack;
 mod schema;
+mod socket;
 
 use async_trait::async_trait;
 
@@ -27,6 +28,7 @@ pub use merged::{
 };
 pub use pack::Transactions;
 pub use schema::{SCHEMA_VERSION, ensure_schema, schema_key};
+pub use socket::{Lent, SocketTable, lend};
 
 /// The most items one [`Table::transact`] call may write, as in DynamoDB's TransactWriteItems.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -35,7 +37,9 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// The address of an item: partition key and sort key, both non-empty strings.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Key {
     /// Partition key (`PK`).
     pub pk: String,
@@ -55,13 +59,14 @@ impl Key {
 
 /// One stored item: its key, a version used for optimistic concurrency, and an opaque body
 /// (JSON in every repository of muster).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// Where the item lives.
     pub key: Key,
     /// Caller-managed version; [`Condition::VersionIs`] compares against it.
     pub version: u64,
     /// The payload, stored and returned byte for byte.
+    #[serde(with = "socket::base64_bytes")]
     pub body: Vec<u8>,
     /// Unix seconds after which the backend may remove the item by itself (DynamoDB's TTL
     /// attribute `ttl`, which acts within days, not at once). Readers must still treat an
@@ -88,7 +93,7 @@ impl Item {
 }
 
 /// A precondition on the item currently stored at a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     /// No precondition.
     Always,
@@ -101,7 +106,7 @@ pub enum Condition {
 }
 
 /// One write inside a transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Write {
     /// Store `item`, replacing any item at its key, if `condition` holds.
     Put {
@@ -157,7 +162,7 @@ impl Write {
 }
 
 /// Which sort keys of a partition a query visits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SkRange {
     /// Sort keys starting with this prefix (the empty prefix visits the whole partition).
     Prefix(String),
@@ -171,7 +176,7 @@ pub enum SkRange {
 }
 
 /// A query of one partition, in ascending sort-key order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Query {
     /// The partition to read.
     pub pk: String,
@@ -217,7 +222,7 @@ impl Query {
 }
 
 /// One page of a query.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Page {
     /// Items in ascending sort-key order.
     pub items: Vec<Item>,
@@ -276,6 +281,15 @@ pub trait Table: Send + Sync + 'static {
         limit: usize,
     ) -> Result<(Vec<Item>, bool), StoreError> {
         merged::by_rounds(self, pks, range, limit).await
+    }
+
+    /// This table for bulk work that records its progress durably on its own (an import's
+    /// checkpoints): a write through it may reach the disk only with the next durable write of
+    /// the same store, which takes every earlier write along in commit order, so a crash can
+    /// lose the newest deferred writes, never one without those before it. `None` when the
+    /// adapter makes every write durable anyway (DynamoDB).
+    fn deferred(&self) -> Option<std::sync::Arc<dyn Table>> {
+        None
     }
 }
 

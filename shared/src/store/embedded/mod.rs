@@ -26,31 +26,45 @@ const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items"
 ///
 /// Reads run inline on a snapshot; writes go to one writer thread that checks conditions and
 /// applies them serially, committing concurrent requests together ([`writer`]). A file-backed
-/// database is opened in redb's multi-writer mode, so an admin command can write to the data
-/// dir of a running `muster serve`.
+/// database belongs to one process at a time (redb's exclusive mode: one sync per commit);
+/// `muster serve` lends its store to admin commands over a socket (see `store::socket`).
 #[derive(Clone)]
 pub struct EmbeddedTable {
     snapshots: Arc<Snapshots>,
     writer: Arc<Writer>,
+    /// Whether writes are on disk before their answer (false for [`Table::deferred`]).
+    durable: bool,
 }
 
 impl EmbeddedTable {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`; fails when another process
+    /// holds it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = redb::Builder::new()
+        Self::open_unless_held(path)?.ok_or_else(|| {
+            StoreError::Backend(format!(
+                "{} is held by another program (a running muster serve?); stop it and retry",
+                path.display()
+            ))
+        })
+    }
+
+    /// Opens (creating if needed) the database file at `path`, or `None` when another process
+    /// holds it.
+    pub fn open_unless_held(path: &Path) -> Result<Option<Self>, StoreError> {
+        let opened = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
-            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-            .create(path)
-            .map_err(|e| match e {
-                DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-                    StoreError::Backend(format!(
-                        "{} is held by another program (an older muster?); stop it and retry",
-                        path.display()
-                    ))
-                }
-                other => StoreError::Backend(format!("cannot open {}: {other}", path.display())),
-            })?;
-        Self::init(db)
+            .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
+            .create(path);
+        match opened {
+            Ok(db) => Self::init(db).map(Some),
+            Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
+                Ok(None)
+            }
+            Err(other) => Err(StoreError::Backend(format!(
+                "cannot open {}: {other}",
+                path.display()
+            ))),
+        }
     }
 
     /// A fresh database kept in memory, for tests.
@@ -70,6 +84,7 @@ impl EmbeddedTable {
         Ok(Self {
             writer: Arc::new(Writer::start(db.clone(), commits.clone())),
             snapshots: Arc::new(Snapshots::new(db, commits)),
+            durable: true,
         })
     }
 }
@@ -143,23 +158,26 @@ impl Table for EmbeddedTable {
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
         check_key(&item.key)?;
         self.writer
-            .submit(vec![Write::Put { item, condition }])
+            .submit(vec![Write::Put { item, condition }], self.durable)
             .await
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         check_key(key)?;
         self.writer
-            .submit(vec![Write::Delete {
-                key: key.clone(),
-                condition,
-            }])
+            .submit(
+                vec![Write::Delete {
+                    key: key.clone(),
+                    condition,
+                }],
+                self.durable,
+            )
             .await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         super::validate_transaction(&writes, check_key)?;
-        self.writer.submit(writes).await
+        self.writer.submit(writes, self.durable).await
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -167,7 +185,14 @@ impl Table for EmbeddedTable {
         if writes.is_empty() {
             return Ok(());
         }
-        self.writer.submit(writes).await
+        self.writer.submit(writes, self.durable).await
+    }
+
+    fn deferred(&self) -> Option<Arc<dyn Table>> {
+        Some(Arc::new(Self {
+            durable: false,
+            ..self.clone()
+        }))
     }
 }
 

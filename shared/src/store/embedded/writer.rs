@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadableTable};
+use redb::{Database, Durability, ReadableTable};
 use tokio::sync::oneshot;
 
 use super::{ITEMS, backend, decode, encode, split};
@@ -20,6 +20,7 @@ const MAX_GROUP: usize = 512;
 
 struct Job {
     writes: Vec<Write>,
+    durable: bool,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -45,13 +46,20 @@ impl Writer {
         }
     }
 
-    /// Applies `writes` atomically, after the requests queued before them.
-    pub async fn submit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+    /// Applies `writes` atomically, after the requests queued before them. When `durable`,
+    /// they are on disk before the answer; otherwise they may reach the disk only with the next
+    /// durable commit (redb's `Durability::None`), which takes every commit before it along, so
+    /// a crash can lose the newest deferred writes but never one without those before it.
+    pub async fn submit(&self, writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .as_ref()
             .expect("the writer runs until dropped")
-            .send(Job { writes, reply })
+            .send(Job {
+                writes,
+                durable,
+                reply,
+            })
             .map_err(|_| StoreError::Backend("the storage writer stopped".into()))?;
         answer
             .await
@@ -134,7 +142,10 @@ fn apply_one(table: &mut ItemsTable<'_>, writes: &[Write]) -> Result<(), StoreEr
 }
 
 fn commit_group(db: &Database, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    let txn = db.begin_write().map_err(backend)?;
+    let mut txn = db.begin_write().map_err(backend)?;
+    if !jobs.iter().any(|job| job.durable) {
+        txn.set_durability(Durability::None).map_err(backend)?;
+    }
     let mut results = Vec::with_capacity(jobs.len());
     {
         let mut table = txn.open_table(ITEMS).map_err(backend)?;
