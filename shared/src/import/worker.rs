@@ -43,20 +43,23 @@ pub struct ImportContext {
 }
 
 impl ImportContext {
-    /// A context over `table` and `blobs`. The directory's writes go through the table's
-    /// [deferred](Table::deferred) view where it has one: each chunk's checkpoint, the plan,
-    /// the report and the job's states are written durably, and a durable write takes the
-    /// chunk's writes before it to disk, so a crash loses only writes that no checkpoint
-    /// covers yet, which the next run applies again.
+    /// A context over `table` and `blobs`. The directory's writes and the job's data
+    /// (forecasts, checkpoints, row errors, the report) go through the table's
+    /// [deferred](Table::deferred) view where it has one; only the job's record is written
+    /// durably (its state, and its counters every tenth chunk). A durable write takes every
+    /// write before it to disk, so after a crash what is on disk is a prefix of the job's
+    /// writes: a chunk's writes never without its forecast, a checkpoint never without its
+    /// chunk, an ended job never without its report. The next run applies again what no
+    /// surviving checkpoint covers.
     pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
         let bulk = table.deferred().unwrap_or_else(|| table.clone());
         Self {
             users: Arc::new(UserDirectory::new(bulk.clone())),
-            memberships: Memberships::new(bulk),
+            memberships: Memberships::new(bulk.clone()),
             communities: Arc::new(Communities::new(table.clone())),
             tenants: Tenants::new(table.clone()),
             jobs: JobStore::new(table.clone()),
-            data: JobData::new(table.clone()),
+            data: JobData::new(bulk),
             blobs,
             table,
         }

@@ -221,4 +221,60 @@ mod tests {
         assert_eq!((got.version, got.body), (3, b"x".to_vec()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deferred_writes_show_at_once_and_reach_the_file_with_the_next_durable_one() {
+        let dir = std::env::temp_dir().join(format!("muster-deferred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("deferred.redb");
+        let _ = std::fs::remove_file(&path);
+        {
+            let table = EmbeddedTable::open(&path).unwrap();
+            let bulk = table.deferred().expect("the embedded store defers");
+            let item = Item::new(Key::new("P", "bulk"), 1, b"b".to_vec());
+            bulk.put(item, Condition::NotExists).await.unwrap();
+            let seen = table.get(&Key::new("P", "bulk")).await.unwrap();
+            assert!(
+                seen.is_some(),
+                "readers see a deferred write once it is answered"
+            );
+            let refused = bulk
+                .put(
+                    Item::new(Key::new("P", "bulk"), 2, vec![]),
+                    Condition::NotExists,
+                )
+                .await;
+            assert!(
+                refused.unwrap_err().is_condition_failed_at(0),
+                "conditions still hold"
+            );
+            let item = Item::new(Key::new("P", "durable"), 1, b"d".to_vec());
+            table.put(item, Condition::NotExists).await.unwrap();
+        }
+        assert!(
+            EmbeddedTable::open_unless_held(&path).unwrap().is_some(),
+            "the file is free once its table is dropped"
+        );
+        let table = EmbeddedTable::open(&path).unwrap();
+        for sk in ["bulk", "durable"] {
+            assert!(
+                table.get(&Key::new("P", sk)).await.unwrap().is_some(),
+                "{sk}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_held_by_a_table_is_not_opened_twice() {
+        let dir = std::env::temp_dir().join(format!("muster-held-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("held.redb");
+        let held = EmbeddedTable::open(&path).unwrap();
+        assert!(EmbeddedTable::open_unless_held(&path).unwrap().is_none());
+        let refused = EmbeddedTable::open(&path).err().unwrap().to_string();
+        assert!(refused.contains("held by another program"), "{refused}");
+        drop(held);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -185,6 +185,9 @@ mod tests {
         let path = dir.join("store.sock");
         let table: Arc<dyn Table> = Arc::new(EmbeddedTable::in_memory());
         let lent = lend(table, &path).await.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only this user may reach the store");
         crate::store::contract::run_all(|| async { SocketTable::connect(&path).await.unwrap() })
             .await;
         drop(lent);
