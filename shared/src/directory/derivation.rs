@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use futures_util::future::try_join_all;
-
-use super::derive::{commit_held, group_names, links, plan_user};
+use super::derive::{commit_held, group_names, links_many, plan_user};
 use super::intent::{Intents, Target};
 use crate::community::{InvitationsDue, Mapping, Mappings, Memberships};
 use crate::ids::TenantId;
@@ -88,7 +86,8 @@ impl UserDerivation {
     ) -> Result<Vec<Planned>, StoreError> {
         let user_keys: Vec<_> = held.iter().map(|(u, _)| keys::user(t, u)).collect();
         let live = self.table.get_many(&user_keys).await?;
-        let all_links = try_join_all(held.iter().map(|(u, _)| links(&*self.table, t, u))).await?;
+        let ids: Vec<&str> = held.iter().map(|(u, _)| *u).collect();
+        let all_links = links_many(&*self.table, t, &ids).await?;
         let names = group_names(&*self.table, t, &all_links).await?;
         let (mut due, mut plans) = (Vec::new(), Vec::new());
         for ((&(user, nonce), live), user_links) in held.iter().zip(live).zip(all_links) {

@@ -59,18 +59,35 @@ pub(crate) struct UserLinks {
     pub memberships: Vec<(Membership, u64)>,
 }
 
-/// Reads a user's groups and memberships with one query.
-pub(crate) async fn links(
+/// Reads the groups and memberships of each user, in order: the first page of every user's
+/// links together ([`Table::query_each`]), then the rest of any that has more.
+pub(crate) async fn links_many<S: AsRef<str>>(
     table: &dyn Table,
     t: &TenantId,
-    user: &str,
-) -> Result<UserLinks, StoreError> {
-    let items = query_all(table, Query::prefix(keys::user_links_pk(t, user), "")).await?;
+    users: &[S],
+) -> Result<Vec<UserLinks>, StoreError> {
+    let queries: Vec<Query> = users
+        .iter()
+        .map(|u| Query::prefix(keys::user_links_pk(t, u.as_ref()), ""))
+        .collect();
+    let pages = table.query_each(&queries).await?;
+    let mut out = Vec::with_capacity(users.len());
+    for (page, query) in pages.into_iter().zip(queries) {
+        let mut items = page.items;
+        if page.cursor.is_some() {
+            items = query_all(table, query).await?;
+        }
+        out.push(links_of(&items)?);
+    }
+    Ok(out)
+}
+
+fn links_of(items: &[Item]) -> Result<UserLinks, StoreError> {
     let mut out = UserLinks {
         groups: Vec::new(),
         memberships: Vec::new(),
     };
-    for item in &items {
+    for item in items {
         if let Some(g) = item.key.sk.strip_prefix(keys::USER_GROUP_PREFIX) {
             out.groups.push(g.to_owned());
         } else if item.key.sk.starts_with(keys::USER_COMMUNITY_PREFIX) {

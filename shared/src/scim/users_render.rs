@@ -5,14 +5,13 @@
 
 use std::collections::HashMap;
 
-use futures_util::future::try_join_all;
 use serde_json::{Value, json};
 
 use super::repo::render_owned;
 use super::schema::MEMBERSHIP_SCHEMA;
 use super::users::SUSPENDED;
 use super::{Projection, ScimError, StoredResource, Users};
-use crate::directory::derive::{UserLinks, group_names, links};
+use crate::directory::derive::{UserLinks, group_names, links_many};
 use crate::directory::is_active;
 use crate::ids::TenantId;
 
@@ -43,7 +42,10 @@ impl Users {
         let want_memberships = projection.includes_in(Some(MEMBERSHIP_SCHEMA), "memberships");
         let table = &**self.repo.table();
         let mut all_links = match want_groups || want_memberships {
-            true => try_join_all(users.iter().map(|u| links(table, t, &u.id))).await?,
+            true => {
+                let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+                links_many(table, t, &ids).await?
+            }
             false => Vec::new(),
         }
         .into_iter();

@@ -283,6 +283,12 @@ pub trait Table: Send + Sync + 'static {
         merged::by_rounds(self, pks, range, limit).await
     }
 
+    /// The first page of each query, in their order, as [`Table::query`] answers each. The
+    /// default sends them all at once; an adapter with snapshots answers them from one.
+    async fn query_each(&self, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
+        futures_util::future::try_join_all(queries.iter().map(|q| self.query(q))).await
+    }
+
     /// This table for bulk work that records its progress durably on its own (an import's
     /// checkpoints): a write through it may reach the disk only with the next durable write of
     /// the same store, which takes every earlier write along in commit order, so a crash can

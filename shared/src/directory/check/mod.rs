@@ -12,11 +12,10 @@ mod rules;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::derive::{display_name, links};
+use super::derive::{display_name, links_many};
 use super::intent::{Intents, Target};
 use super::reconciler::{Drained, Reconciler};
 use super::records::pointed_id;
@@ -163,9 +162,9 @@ impl Checker {
         let users: Vec<String> = users.into_iter().collect();
         let mut all_links = BTreeMap::new();
         for chunk in users.chunks(64) {
-            let read = join_all(chunk.iter().map(|u| links(table, t, u))).await;
+            let read = links_many(table, t, chunk).await?;
             for (u, l) in chunk.iter().zip(read) {
-                all_links.insert(u.clone(), l?);
+                all_links.insert(u.clone(), l);
             }
         }
         let (mut pending_users, mut pending_groups) = (HashSet::new(), HashSet::new());

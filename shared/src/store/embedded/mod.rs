@@ -142,6 +142,11 @@ impl Table for EmbeddedTable {
         read::page(&*self.snapshots.current()?, query)
     }
 
+    async fn query_each(&self, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
+        let snapshot = self.snapshots.current()?;
+        queries.iter().map(|q| read::page(&snapshot, q)).collect()
+    }
+
     async fn count(&self, pk: &str, range: &SkRange) -> Result<u64, StoreError> {
         read::count(&*self.snapshots.current()?, pk, range)
     }
