@@ -54,7 +54,7 @@ pub async fn open_for_serve(data: &DataArgs) -> anyhow::Result<(Arc<dyn Table>, 
         }
         anyhow::ensure!(
             Instant::now() < give_up,
-            "{} is held by another program (another muster serve?); stop it and retry",
+            "{} is held by another program (another muster serve, or a long admin command); stop it and retry",
             file.display()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
