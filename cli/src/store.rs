@@ -28,11 +28,18 @@ pub fn release() {
 
 /// Opens the store for an admin command: the DynamoDB table with `--aws`; else the store a
 /// running `muster serve` lends in the data directory (created if needed), or the embedded
-/// file itself when none does. Refuses a table written in another key layout.
+/// file itself when none does (then lent by this command until [`release`]). Refuses a table
+/// written in another key layout.
 pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Table>> {
     let table = match aws_table(data).await? {
         Some(table) => table,
-        None => borrow_or_open(&data.data).await?,
+        None => {
+            // Lent for as long as this command runs, so that a `muster check` run beside a
+            // long command (a tenant-wide derivation) reads the same store.
+            let (table, lent) = hold_or_borrow(&data.data, true).await?;
+            *LENT.lock().expect("never poisoned") = lent;
+            table
+        }
     };
     muster::store::ensure_schema(&*table).await?;
     Ok(table)
@@ -42,33 +49,11 @@ pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Table>> {
 /// to admin commands until the answer's [`Lent`] is dropped (none with `--aws`, or when the
 /// socket cannot be made: then commands wait for serve to stop, as they say).
 pub async fn open_for_serve(data: &DataArgs) -> anyhow::Result<(Arc<dyn Table>, Option<Lent>)> {
-    if let Some(table) = aws_table(data).await? {
-        muster::store::ensure_schema(&*table).await?;
-        return Ok((table, None));
-    }
-    let file = data.data.join("muster.redb");
-    let give_up = Instant::now() + WAIT_FOR_FILE;
-    let table: Arc<dyn Table> = loop {
-        if let Some(own) = EmbeddedTable::open_unless_held(&file)? {
-            break Arc::new(own);
-        }
-        anyhow::ensure!(
-            Instant::now() < give_up,
-            "{} is held by another program (another muster serve, or a long admin command); stop it and retry",
-            file.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let (table, lent) = match aws_table(data).await? {
+        Some(table) => (table, None),
+        None => hold_or_borrow(&data.data, false).await?,
     };
     muster::store::ensure_schema(&*table).await?;
-    let socket = data.data.join(SOCKET);
-    let lent = match muster::store::lend(table.clone(), &socket).await {
-        Ok(lent) => Some(lent),
-        Err(e) => {
-            tracing::warn!(socket = %socket.display(), error = %e,
-                "cannot lend the store: admin commands will wait until serve stops");
-            None
-        }
-    };
     Ok((table, lent))
 }
 
@@ -82,28 +67,35 @@ async fn aws_table(data: &DataArgs) -> anyhow::Result<Option<Arc<dyn Table>>> {
     Ok(Some(Arc::new(table)))
 }
 
-/// The store lent by a running serve, else the file, waiting a while for a command that
-/// holds it.
-async fn borrow_or_open(dir: &Path) -> anyhow::Result<Arc<dyn Table>> {
+/// The embedded store of the data directory `dir`: borrowed from the process that lends it
+/// when `borrow` allows, else the file opened and lent at the socket (the [`Lent`], unless the
+/// socket cannot be made). Waits up to [`WAIT_FOR_FILE`] while another program holds the file
+/// without lending it to us.
+async fn hold_or_borrow(
+    dir: &Path,
+    borrow: bool,
+) -> anyhow::Result<(Arc<dyn Table>, Option<Lent>)> {
     let (socket, file) = (dir.join(SOCKET), dir.join("muster.redb"));
     let give_up = Instant::now() + WAIT_FOR_FILE;
     loop {
-        if let Ok(lent) = SocketTable::connect(&socket).await {
-            return Ok(Arc::new(lent));
+        if borrow && let Ok(lent) = SocketTable::connect(&socket).await {
+            return Ok((Arc::new(lent), None));
         }
         if let Some(own) = EmbeddedTable::open_unless_held(&file)? {
             let own: Arc<dyn Table> = Arc::new(own);
-            // Lent for as long as this command runs, so that a `muster check` run beside a
-            // long command (a tenant-wide derivation) reads the same store.
-            match muster::store::lend(own.clone(), &socket).await {
-                Ok(lent) => *LENT.lock().expect("never poisoned") = Some(lent),
-                Err(e) => tracing::debug!(error = %e, "the store is not lent"),
-            }
-            return Ok(own);
+            let lent = match muster::store::lend(own.clone(), &socket).await {
+                Ok(lent) => Some(lent),
+                Err(e) => {
+                    tracing::warn!(socket = %socket.display(), error = %e,
+                        "cannot lend the store: other muster commands will wait until this one ends");
+                    None
+                }
+            };
+            return Ok((own, lent));
         }
         anyhow::ensure!(
             Instant::now() < give_up,
-            "{} is held by a program that does not lend it; retry when it ends",
+            "{} is held by another program (another muster serve, or a long admin command); retry when it ends",
             file.display()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -205,6 +205,15 @@ impl Table for EmbeddedTable {
 mod tests {
     use super::*;
 
+    /// A fresh directory of this test process and the path of a data file in it, not there yet.
+    fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("muster-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.redb"));
+        let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
     #[tokio::test]
     async fn the_in_memory_table_passes_the_contract_suite() {
         super::super::contract::run_all(|| async { EmbeddedTable::in_memory() }).await;
@@ -212,10 +221,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_file_table_keeps_items_across_reopen() {
-        let dir = std::env::temp_dir().join(format!("muster-redb-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("reopen.redb");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("reopen");
         {
             let table = EmbeddedTable::open(&path).unwrap();
             let item = Item::new(Key::new("P", "S"), 3, b"x".to_vec());
@@ -229,10 +235,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deferred_writes_show_at_once_and_reach_the_file_with_the_next_durable_one() {
-        let dir = std::env::temp_dir().join(format!("muster-deferred-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("deferred.redb");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("deferred");
         {
             let table = EmbeddedTable::open(&path).unwrap();
             let bulk = table.deferred().expect("the embedded store defers");
@@ -272,9 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_held_by_a_table_is_not_opened_twice() {
-        let dir = std::env::temp_dir().join(format!("muster-held-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("held.redb");
+        let (dir, path) = scratch("held");
         let held = EmbeddedTable::open(&path).unwrap();
         assert!(EmbeddedTable::open_unless_held(&path).unwrap().is_none());
         let refused = EmbeddedTable::open(&path).err().unwrap().to_string();
