@@ -53,6 +53,7 @@ mod security_sweep;
 mod security_v1;
 mod store_contract;
 mod store_dynamo;
+mod store_groups;
 mod sync_switch;
 mod tenant_settings;
 mod throttle;

@@ -1,5 +1,6 @@
 //! The embedded Table adapter on redb: one file for `muster serve`, memory for tests.
 
+mod apply;
 mod merge;
 mod read;
 mod snapshot;
@@ -93,11 +94,11 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn encode(version: u64, body: &[u8]) -> Vec<u8> {
-    let mut value = Vec::with_capacity(8 + body.len());
+/// Sets `value` to the stored form of an item: its version, then its body.
+fn encode_into(value: &mut Vec<u8>, version: u64, body: &[u8]) {
+    value.clear();
     value.extend_from_slice(&version.to_be_bytes());
     value.extend_from_slice(body);
-    value
 }
 
 /// The stored version (a counter's count as two's complement) and body of a value.
@@ -108,15 +109,20 @@ fn split(value: &[u8]) -> Result<(u64, &[u8]), StoreError> {
     Ok((u64::from_be_bytes(*version), body))
 }
 
-fn decode(key: Key, value: &[u8]) -> Result<Item, StoreError> {
-    let (version, body) = split(value)?;
-    // A counter whose adds sum below zero reads as 0 (see `Write::Add`).
-    let version = if i64::try_from(version).is_ok() {
+/// The version of a stored value as readers and conditions see it: a counter whose adds sum
+/// below zero reads as 0 (see `Write::Add`).
+fn seen_version(value: &[u8]) -> Result<u64, StoreError> {
+    let (version, _) = split(value)?;
+    Ok(if i64::try_from(version).is_ok() {
         version
     } else {
         0
-    };
-    Ok(Item::new(key, version, body.to_vec()))
+    })
+}
+
+fn decode(key: Key, value: &[u8]) -> Result<Item, StoreError> {
+    let version = seen_version(value)?;
+    Ok(Item::new(key, version, split(value)?.1.to_vec()))
 }
 
 fn check_key(key: &Key) -> Result<(), StoreError> {
