@@ -311,14 +311,18 @@ pub(crate) fn validate_transaction(
             writes.len()
         )));
     }
-    let mut seen = std::collections::HashSet::new();
+    // Sorted rather than hashed: cheaper for the hundred keys at most, which share long
+    // prefixes (measured: the hashing was a fifteenth of an import's planning CPU).
+    let mut keys = Vec::with_capacity(writes.len());
     for write in writes {
         check_key(write.key())?;
-        if !seen.insert(write.key()) {
-            return Err(StoreError::Invalid(
-                "a transaction may touch each key once".into(),
-            ));
-        }
+        keys.push(write.key());
+    }
+    keys.sort_unstable();
+    if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(StoreError::Invalid(
+            "a transaction may touch each key once".into(),
+        ));
     }
     Ok(())
 }
