@@ -169,7 +169,11 @@ mod tests {
         let random_part = |id: &str| id[24..].to_owned();
         let ids: std::collections::HashSet<String> =
             (0..5_000).map(|_| random_part(&random_id())).collect();
-        assert_eq!(ids.len(), 5_000, "48 random bits each, 20 refills of the pool");
+        assert_eq!(
+            ids.len(),
+            5_000,
+            "48 random bits each, 20 refills of the pool"
+        );
     }
 
     #[test]
