@@ -39,9 +39,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A request: one to three operations on distinct keys.
+/// A request: one to three operations on distinct keys, in any order.
 fn request() -> impl Strategy<Value = Vec<(usize, Op)>> {
     proptest::sample::subsequence(vec![0usize, 1, 2, 3], 1..=3)
+        .prop_shuffle()
         .prop_flat_map(|keys| {
             let n = keys.len();
             (Just(keys), proptest::collection::vec(op(), n))

@@ -135,6 +135,9 @@ pub(crate) fn pointed_id(item: &Item) -> Option<String> {
         #[serde(borrow)]
         id: Option<std::borrow::Cow<'a, str>>,
     }
+    if item.body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
     serde_json::from_slice::<Pointer<'_>>(&item.body)
         .ok()
         .and_then(|p| p.id.map(std::borrow::Cow::into_owned))
@@ -372,7 +375,7 @@ mod tests {
         let item = index_item(Key::new("P", "S"), "u-1");
         assert_eq!(pointed_id(&item).as_deref(), Some("u-1"));
         assert_eq!(pointer(r#"{"x":[1],"id":"a\"b"}"#).as_deref(), Some("a\"b"));
-        for nothing in [r#"{"id":5}"#, r#"{"x":"u"}"#, "[]", "not json", ""] {
+        for nothing in [r#"{"id":5}"#, r#"{"x":"u"}"#, r#"["u-1"]"#, "not json", ""] {
             assert_eq!(pointer(nothing), None, "{nothing}");
         }
     }

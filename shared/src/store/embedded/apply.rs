@@ -87,7 +87,9 @@ impl<'a, 't> Group<'a, 't> {
             }
         }
         for (key, delta) in adds {
-            *self.adds.entry(key.clone()).or_default() += delta;
+            let sum = self.adds.entry(key.clone()).or_default();
+            // Counts wrap, as each add on its own does (see `add`).
+            *sum = sum.wrapping_add(delta);
         }
         Ok(())
     }
