@@ -279,6 +279,24 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_queued_together_share_commits() {
+        let table = EmbeddedTable::in_memory();
+        let before = table.snapshots.commits();
+        let puts = (0..200).map(|i| {
+            let item = Item::new(Key::new("P", format!("{i:03}")), 1, vec![]);
+            table.put(item, Condition::NotExists)
+        });
+        for done in futures_util::future::join_all(puts).await {
+            done.unwrap();
+        }
+        let commits = table.snapshots.commits() - before;
+        assert!(
+            commits < 100,
+            "{commits} commits for 200 requests queued together"
+        );
+    }
+
     #[tokio::test]
     async fn a_file_held_by_a_table_is_not_opened_twice() {
         let (dir, path) = scratch("held");

@@ -37,6 +37,12 @@ impl Snapshots {
         }
     }
 
+    /// How many groups the writer has applied so far.
+    #[cfg(test)]
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
+    }
+
     /// A snapshot holding every commit this process answered before the call.
     pub(super) fn current(&self) -> Result<Arc<Items>, StoreError> {
         let commits = self.commits.load(Ordering::Acquire);
