@@ -96,8 +96,7 @@ impl<'a, 't> Group<'a, 't> {
 
     /// Writes the adds still kept aside.
     pub fn finish(mut self) -> Result<(), StoreError> {
-        let adds: Vec<(Key, i64)> = self.adds.drain().collect();
-        for (key, delta) in adds {
+        for (key, delta) in std::mem::take(&mut self.adds) {
             self.add(&key, delta)?;
         }
         Ok(())

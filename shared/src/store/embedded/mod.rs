@@ -112,17 +112,21 @@ fn split(value: &[u8]) -> Result<(u64, &[u8]), StoreError> {
 /// The version of a stored value as readers and conditions see it: a counter whose adds sum
 /// below zero reads as 0 (see `Write::Add`).
 fn seen_version(value: &[u8]) -> Result<u64, StoreError> {
-    let (version, _) = split(value)?;
-    Ok(if i64::try_from(version).is_ok() {
+    Ok(readable(split(value)?.0))
+}
+
+/// A stored version as it is seen: 0 for a count below zero.
+fn readable(version: u64) -> u64 {
+    if i64::try_from(version).is_ok() {
         version
     } else {
         0
-    })
+    }
 }
 
 fn decode(key: Key, value: &[u8]) -> Result<Item, StoreError> {
-    let version = seen_version(value)?;
-    Ok(Item::new(key, version, split(value)?.1.to_vec()))
+    let (version, body) = split(value)?;
+    Ok(Item::new(key, readable(version), body.to_vec()))
 }
 
 fn check_key(key: &Key) -> Result<(), StoreError> {
