@@ -52,6 +52,7 @@ mod security_routes;
 mod security_sweep;
 mod security_v1;
 mod store_contract;
+mod store_crash;
 mod store_dynamo;
 mod store_groups;
 mod sync_switch;

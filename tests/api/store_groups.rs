@@ -11,10 +11,10 @@ use futures_util::future::join_all;
 use muster::store::{Condition, EmbeddedTable, Item, Key, StoreError, Table, Write};
 use proptest::prelude::*;
 
-const SKS: [&str; 4] = ["a", "b", "c", "n"];
+pub(crate) const SKS: [&str; 4] = ["a", "b", "c", "n"];
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Put(u64, Condition),
     Delete(Condition),
     Check(Condition),
@@ -40,7 +40,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 /// A request: one to three operations on distinct keys, in any order.
-fn request() -> impl Strategy<Value = Vec<(usize, Op)>> {
+pub(crate) fn request() -> impl Strategy<Value = Vec<(usize, Op)>> {
     proptest::sample::subsequence(vec![0usize, 1, 2, 3], 1..=3)
         .prop_shuffle()
         .prop_flat_map(|keys| {
@@ -50,11 +50,11 @@ fn request() -> impl Strategy<Value = Vec<(usize, Op)>> {
         .prop_map(|(keys, ops)| keys.into_iter().zip(ops).collect())
 }
 
-fn key(k: usize) -> Key {
+pub(crate) fn key(k: usize) -> Key {
     Key::new("P", SKS[k])
 }
 
-fn write(k: usize, op: &Op) -> Write {
+pub(crate) fn write(k: usize, op: &Op) -> Write {
     match op {
         Op::Put(v, condition) => Write::Put {
             item: Item::new(key(k), *v, format!("{k}:{v}").into_bytes()),
@@ -76,10 +76,10 @@ fn write(k: usize, op: &Op) -> Write {
 }
 
 /// The model: per key, the stored count (signed, as adds may take it below zero) and body.
-type Model = BTreeMap<usize, (i64, Vec<u8>)>;
+pub(crate) type Model = BTreeMap<usize, (i64, Vec<u8>)>;
 
 /// The version a reader or a condition sees: a count below zero reads as 0.
-fn seen(count: i64) -> u64 {
+pub(crate) fn seen(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
 }
 
@@ -93,7 +93,7 @@ fn holds(condition: Condition, current: Option<u64>) -> bool {
 }
 
 /// Runs one request against the model: every condition first, then every write.
-fn run(model: &mut Model, request: &[(usize, Op)]) -> Result<(), usize> {
+pub(crate) fn run(model: &mut Model, request: &[(usize, Op)]) -> Result<(), usize> {
     for (index, (k, op)) in request.iter().enumerate() {
         let condition = match op {
             Op::Put(_, c) | Op::Delete(c) | Op::Check(c) => *c,
@@ -119,7 +119,7 @@ fn run(model: &mut Model, request: &[(usize, Op)]) -> Result<(), usize> {
     Ok(())
 }
 
-fn outcome(done: Result<(), StoreError>) -> Result<(), usize> {
+pub(crate) fn outcome(done: Result<(), StoreError>) -> Result<(), usize> {
     done.map_err(|e| match e {
         StoreError::ConditionFailed { index } => index,
         other => panic!("only conditions may fail here: {other}"),

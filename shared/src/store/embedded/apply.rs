@@ -12,17 +12,20 @@ use std::collections::HashMap;
 
 use redb::ReadableTable;
 
+use super::journal::Effects;
 use super::{backend, encode_into, seen_version, split};
 use crate::store::{Condition, Key, StoreError, Write};
 
 /// The items table of a write transaction.
 pub type ItemsTable<'t> = redb::Table<'t, (&'static str, &'static str), &'static [u8]>;
 
-/// One group's writes in progress: the table, the adds not yet written, a value buffer.
+/// One group's writes in progress: the table, the adds not yet written, a value buffer, and
+/// (when the group goes to the journal) every insert and remove made, in order.
 pub struct Group<'a, 't> {
     table: &'a mut ItemsTable<'t>,
     adds: HashMap<Key, i64>,
     value: Vec<u8>,
+    effects: Option<&'a mut Effects>,
 }
 
 /// What a write of a request replaced, to put back if a later condition of it fails.
@@ -47,12 +50,13 @@ fn redb_key(key: &Key) -> (&str, &str) {
 }
 
 impl<'a, 't> Group<'a, 't> {
-    /// A group writing into `table`.
-    pub fn new(table: &'a mut ItemsTable<'t>) -> Self {
+    /// A group writing into `table`, noting each insert and remove in `effects` if given.
+    pub fn new(table: &'a mut ItemsTable<'t>, effects: Option<&'a mut Effects>) -> Self {
         Self {
             table,
             adds: HashMap::new(),
             value: Vec::with_capacity(512),
+            effects,
         }
     }
 
@@ -127,6 +131,9 @@ impl<'a, 't> Group<'a, 't> {
             count.wrapping_add(delta).cast_unsigned(),
             &body,
         );
+        if let Some(effects) = self.effects.as_deref_mut() {
+            effects.put(k, &self.value);
+        }
         self.table
             .insert(k, self.value.as_slice())
             .map_err(backend)?;
@@ -140,11 +147,19 @@ impl<'a, 't> Group<'a, 't> {
         let old = match write {
             Write::Put { item, .. } => {
                 encode_into(&mut self.value, item.version, &item.body);
+                if let Some(effects) = self.effects.as_deref_mut() {
+                    effects.put(redb_key(&item.key), &self.value);
+                }
                 self.table
                     .insert(redb_key(&item.key), self.value.as_slice())
                     .map_err(backend)?
             }
-            Write::Delete { key, .. } => self.table.remove(redb_key(key)).map_err(backend)?,
+            Write::Delete { key, .. } => {
+                if let Some(effects) = self.effects.as_deref_mut() {
+                    effects.remove(redb_key(key));
+                }
+                self.table.remove(redb_key(key)).map_err(backend)?
+            }
             Write::Check { key, .. } => {
                 let found = self.table.get(redb_key(key)).map_err(backend)?;
                 let current = found.map(|g| seen_version(g.value())).transpose()?;
@@ -181,6 +196,12 @@ impl<'a, 't> Group<'a, 't> {
 
     fn restore(&mut self, key: &Key, old: Option<Vec<u8>>) -> Result<(), StoreError> {
         let k = redb_key(key);
+        if let Some(effects) = self.effects.as_deref_mut() {
+            match &old {
+                Some(bytes) => effects.put(k, bytes),
+                None => effects.remove(k),
+            }
+        }
         match old {
             Some(bytes) => drop(self.table.insert(k, bytes.as_slice()).map_err(backend)?),
             None => drop(self.table.remove(k).map_err(backend)?),

@@ -1,6 +1,7 @@
 //! The embedded Table adapter on redb: one file for `muster serve`, memory for tests.
 
 mod apply;
+mod journal;
 mod merge;
 mod read;
 mod snapshot;
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{ConcurrencyMode, Database, DatabaseError, TableDefinition};
+use redb::{ConcurrencyMode, Database, DatabaseError, ReadableTable, TableDefinition};
 
 use super::{Condition, Item, Key, Page, Query, SkRange, StoreError, Table, Write};
 use snapshot::Snapshots;
@@ -52,12 +53,20 @@ impl EmbeddedTable {
     /// Opens (creating if needed) the database file at `path`, or `None` when another process
     /// holds it.
     pub fn open_unless_held(path: &Path) -> Result<Option<Self>, StoreError> {
+        Self::open_with_journal_bytes(path, journal::JOURNAL_BYTES)
+    }
+
+    /// [`open_unless_held`](Self::open_unless_held) with a journal of `bytes` (tests use small
+    /// ones, to reach the checkpoint a full journal makes). The journal is the file beside
+    /// `path` with the extension `journal`.
+    #[doc(hidden)]
+    pub fn open_with_journal_bytes(path: &Path, bytes: u64) -> Result<Option<Self>, StoreError> {
         let opened = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
             .create(path);
         match opened {
-            Ok(db) => Self::init(db).map(Some),
+            Ok(db) => Self::init(db, Some((&path.with_extension("journal"), bytes))).map(Some),
             Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
                 Ok(None)
             }
@@ -73,17 +82,48 @@ impl EmbeddedTable {
         let db = redb::Builder::new()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .expect("an in-memory redb database always opens");
-        Self::init(db).expect("an in-memory redb database always initialises")
+        Self::init(db, None).expect("an in-memory redb database always initialises")
     }
 
-    fn init(db: Database) -> Result<Self, StoreError> {
+    /// Sets up `db`: replays the records of the journal at `journal` (if any) that its items
+    /// lack, in one durable commit, then starts the writer.
+    fn init(db: Database, journal: Option<(&Path, u64)>) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(backend)?;
-        txn.open_table(ITEMS).map_err(backend)?;
+        let mut items = txn.open_table(ITEMS).map_err(backend)?;
+        let mut applied = txn.open_table(journal::APPLIED).map_err(backend)?;
+        let journal = match journal {
+            None => None,
+            Some((path, capacity)) => {
+                let held = applied.get(journal::APPLIED_KEY).map_err(backend)?;
+                let held = held.map_or(0, |g| g.value());
+                let (opened, replay) = journal::Journal::open(path, held, capacity)?;
+                for (_, payload) in &replay {
+                    for effect in journal::effects(payload)? {
+                        match effect {
+                            journal::Effect::Put(key, value) => {
+                                items.insert(key, value).map_err(backend)?;
+                            }
+                            journal::Effect::Remove(key) => {
+                                items.remove(key).map_err(backend)?;
+                            }
+                        }
+                    }
+                }
+                if let Some((last, _)) = replay.last() {
+                    applied
+                        .insert(journal::APPLIED_KEY, last)
+                        .map_err(backend)?;
+                    tracing::info!(records = replay.len(), "replayed the store's journal");
+                }
+                Some(opened)
+            }
+        };
+        drop((items, applied));
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
         let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
         Ok(Self {
-            writer: Arc::new(Writer::start(db.clone(), commits.clone())),
+            writer: Arc::new(Writer::start(db.clone(), commits.clone(), journal)),
             snapshots: Arc::new(Snapshots::new(db, commits)),
             durable: true,
         })

@@ -3,6 +3,14 @@
 //! one commit, so concurrent writers share the cost of a sync instead of queueing for one each.
 //! Each request keeps its own all-or-nothing semantics: its conditions are all checked before
 //! any of its writes is applied, against the state left by the requests before it.
+//!
+//! A file-backed store makes a durable group durable through its [journal](super::journal):
+//! one small synced append instead of a sync of every B-tree page the group touched (about
+//! twenty 4 KiB pages for four SCIM creates). The group goes to redb as a deferred commit. A
+//! durable group is a redb durable commit instead (a checkpoint, after which the journal starts
+//! over) when a deferred group was committed since the last checkpoint (its writes are in no
+//! record, and a durable write takes every write before it to disk), or when the journal is
+//! full.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +21,7 @@ use redb::{Database, Durability};
 use tokio::sync::oneshot;
 
 use super::apply::Group;
+use super::journal::{APPLIED, APPLIED_KEY, Effects, Journal};
 use super::{ITEMS, backend};
 use crate::store::{StoreError, Write};
 
@@ -36,12 +45,17 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread of `db`, which adds 1 to `commits` after each group it
     /// applies (committed, or refused by a condition that a reader's snapshot may not show
-    /// yet) and before answering the requests it holds.
-    pub fn start(db: Arc<Database>, commits: Arc<AtomicU64>) -> Self {
+    /// yet) and before answering the requests it holds. Durable groups go to `journal` when
+    /// there is one (a file-backed store whose journal has been replayed).
+    pub fn start(db: Arc<Database>, commits: Arc<AtomicU64>, journal: Option<Journal>) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
+        let mut state = Durably {
+            journal,
+            unlogged: false,
+        };
         let thread = std::thread::Builder::new()
             .name("muster-redb-writer".into())
-            .spawn(move || run(&db, &rx, &commits))
+            .spawn(move || run(&db, &rx, &commits, &mut state))
             .expect("the writer thread starts");
         Self {
             jobs: Some(tx),
@@ -81,15 +95,33 @@ impl Drop for Writer {
     }
 }
 
-fn commit_group(db: &Database, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+/// How the writer makes groups durable.
+struct Durably {
+    /// The journal of a file-backed store.
+    journal: Option<Journal>,
+    /// Whether a deferred group was committed since the last checkpoint.
+    unlogged: bool,
+}
+
+fn commit_group(
+    db: &Database,
+    jobs: &[Job],
+    state: &mut Durably,
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let durable = jobs.iter().any(|job| job.durable);
+    let journal = state
+        .journal
+        .as_mut()
+        .filter(|_| durable && !state.unlogged);
     let mut txn = db.begin_write().map_err(backend)?;
-    if !jobs.iter().any(|job| job.durable) {
+    if !durable || journal.is_some() {
         txn.set_durability(Durability::None).map_err(backend)?;
     }
+    let mut effects = journal.as_ref().map(|_| Effects::default());
     let mut results = Vec::with_capacity(jobs.len());
     {
         let mut table = txn.open_table(ITEMS).map_err(backend)?;
-        let mut group = Group::new(&mut table);
+        let mut group = Group::new(&mut table, effects.as_mut());
         for job in jobs {
             results.push(group.apply(&job.writes));
         }
@@ -105,13 +137,36 @@ fn commit_group(db: &Database, jobs: &[Job]) -> Result<Vec<Result<(), StoreError
     }
     if results.iter().all(Result::is_err) {
         txn.abort().map_err(backend)?;
+        return Ok(results);
+    }
+    if let (Some(journal), Some(effects)) = (journal, &effects) {
+        if effects.is_empty() {
+            txn.commit().map_err(backend)?;
+            return Ok(results);
+        }
+        if journal.fits(effects) {
+            txn.open_table(APPLIED)
+                .map_err(backend)?
+                .insert(APPLIED_KEY, journal.next())
+                .map_err(backend)?;
+            journal.append(effects, || txn.commit().map_err(backend))?;
+            return Ok(results);
+        }
+        txn.set_durability(Durability::Immediate).map_err(backend)?;
+    }
+    txn.commit().map_err(backend)?;
+    if durable {
+        state.unlogged = false;
+        if let Some(journal) = state.journal.as_mut() {
+            journal.start_over();
+        }
     } else {
-        txn.commit().map_err(backend)?;
+        state.unlogged = true;
     }
     Ok(results)
 }
 
-fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64, state: &mut Durably) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -120,7 +175,7 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64) {
                 Err(_) => break,
             }
         }
-        match commit_group(db, &jobs) {
+        match commit_group(db, &jobs, state) {
             Ok(results) => {
                 commits.fetch_add(1, Ordering::Release);
                 for (job, result) in jobs.into_iter().zip(results) {
