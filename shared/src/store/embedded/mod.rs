@@ -28,8 +28,9 @@ const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items"
 ///
 /// Reads run inline on a snapshot; writes go to one writer thread that checks conditions and
 /// applies them serially, committing concurrent requests together ([`writer`]). A file-backed
-/// database belongs to one process at a time (redb's exclusive mode: one sync per commit);
-/// `muster serve` lends its store to admin commands over a socket (see `store::socket`).
+/// database belongs to one process at a time (redb's exclusive mode), with its commit
+/// [`journal`] beside it; `muster serve` lends its store to admin commands over a socket (see
+/// `store::socket`).
 #[derive(Clone)]
 pub struct EmbeddedTable {
     snapshots: Arc<Snapshots>,
