@@ -219,6 +219,11 @@ impl Journal {
         Ok(())
     }
 
+    /// Whether no record was written since the journal started over.
+    pub fn is_empty(&self) -> bool {
+        self.end == 0
+    }
+
     /// Starts over after a checkpoint: the store's durable items hold every record written.
     pub fn start_over(&mut self) {
         self.end = 0;

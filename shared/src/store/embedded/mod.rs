@@ -325,6 +325,21 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idle_writer_checkpoints_so_the_file_alone_holds_every_durable_write() {
+        let (dir, path) = scratch("idle");
+        let table = EmbeddedTable::open(&path).unwrap();
+        let item = Item::new(Key::new("P", "S"), 1, b"x".to_vec());
+        table.put(item, Condition::NotExists).await.unwrap();
+        tokio::time::sleep(writer::IDLE_CHECKPOINT * 2).await;
+        let copy = dir.join("copy.redb");
+        std::fs::copy(&path, &copy).unwrap();
+        let alone = EmbeddedTable::open(&copy).unwrap();
+        assert!(alone.get(&Key::new("P", "S")).await.unwrap().is_some());
+        drop((table, alone));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn requests_queued_together_share_commits() {
         let table = EmbeddedTable::in_memory();
         let before = table.snapshots.commits();

@@ -10,12 +10,13 @@
 //! durable group is a redb durable commit instead (a checkpoint, after which the journal starts
 //! over) when a deferred group was committed since the last checkpoint (its writes are in no
 //! record, and a durable write takes every write before it to disk), or when the journal is
-//! full.
+//! full. An idle writer checkpoints after [`IDLE_CHECKPOINT`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::{Database, Durability};
 use tokio::sync::oneshot;
@@ -103,6 +104,21 @@ struct Durably {
     unlogged: bool,
 }
 
+impl Durably {
+    /// After a durable redb commit: everything committed so far is on disk.
+    fn checkpointed(&mut self) {
+        self.unlogged = false;
+        if let Some(journal) = self.journal.as_mut() {
+            journal.start_over();
+        }
+    }
+
+    /// Whether something was committed without a sync since the last checkpoint.
+    fn pending(&self) -> bool {
+        self.unlogged || self.journal.as_ref().is_some_and(|j| !j.is_empty())
+    }
+}
+
 fn commit_group(
     db: &Database,
     jobs: &[Job],
@@ -156,18 +172,43 @@ fn commit_group(
     }
     txn.commit().map_err(backend)?;
     if durable {
-        state.unlogged = false;
-        if let Some(journal) = state.journal.as_mut() {
-            journal.start_over();
-        }
+        state.checkpointed();
     } else {
         state.unlogged = true;
     }
     Ok(results)
 }
 
+/// How long the writer waits, idle, before a checkpoint of what it committed without a sync
+/// (journaled groups, an import's deferred ones): after a burst of writes the journal is empty
+/// again within about this long, a restart has nothing to replay, and redb may reuse the pages
+/// those commits freed.
+pub const IDLE_CHECKPOINT: Duration = Duration::from_secs(1);
+
+/// A durable redb commit of everything committed so far, after which the journal starts over.
+fn checkpoint(db: &Database, state: &mut Durably) -> Result<(), StoreError> {
+    db.begin_write()
+        .map_err(backend)?
+        .commit()
+        .map_err(backend)?;
+    state.checkpointed();
+    Ok(())
+}
+
 fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64, state: &mut Durably) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(IDLE_CHECKPOINT) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if state.pending()
+                    && let Err(e) = checkpoint(db, state)
+                {
+                    tracing::error!(error = %e, "embedded store checkpoint failed");
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
