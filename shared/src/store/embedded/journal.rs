@@ -4,37 +4,46 @@
 //! checkpoint (a durable redb commit) makes the journal's records redundant, and the journal
 //! starts over. Opening the store replays the records the file's last durable commit lacks.
 //!
-//! Each record holds a sequence number, one more than the record before it. redb's items carry
-//! the number of the last record whose writes they hold ([`APPLIED`], written in the same
-//! transaction as the writes), so whatever redb makes durable (a checkpoint, or its own close)
-//! says where replay starts. Records are read from the start of the file while each is whole
-//! (its checksum holds) and follows the one before it: a torn last record, or one left from
-//! before the journal started over (older numbers), ends the replay.
+//! Each record holds a sequence number, one more than the record before it, the store's id
+//! and the generation of the journal (drawn anew each time it starts over). redb's items carry
+//! the number of the last record whose writes they hold ([`APPLIED_KEY`], written in the same
+//! transaction as the writes, and by every checkpoint), so whatever redb makes durable (a
+//! checkpoint, or its own close) says where replay starts. Records are read from the start of
+//! the file while each is whole (its checksum holds), belongs to this store and to the
+//! generation of the first, and follows the one before it: a torn last record, or anything left
+//! from an earlier generation, ends the replay; a journal of another store is not replayed.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write as _};
 use std::path::Path;
 
-use redb::TableDefinition;
+use redb::{ReadableTable, TableDefinition};
 
+use super::{ITEMS, backend};
 use crate::store::StoreError;
 
-/// Where a file-backed store keeps the number of the last journal record its items hold.
+/// Where a file-backed store keeps its journal's bookkeeping.
 pub const APPLIED: TableDefinition<&str, u64> = TableDefinition::new("journal");
 
-/// The one key of [`APPLIED`].
+/// The key of [`APPLIED`] holding the number of the last journal record the items hold.
 pub const APPLIED_KEY: &str = "applied";
 
+/// The key of [`APPLIED`] holding the store's id, which its journal's records carry.
+pub const STORE_KEY: &str = "store";
+
 /// The journal's size, written in full when it is created so that a record's sync writes data
-/// only (no block allocation, no size change to record). A group that does not fit in what is
-/// left is committed by a checkpoint instead: a full journal holds about 16,000 SCIM creates,
-/// replayed in well under a second.
+/// only (on file systems that write in place, no block allocation and no size change to
+/// record). A group that does not fit in what is left is committed by a checkpoint instead: a
+/// full journal holds about 23,000 SCIM creates, replayed in well under a second.
 pub const JOURNAL_BYTES: u64 = 16 << 20;
 
-/// A record's header: the payload's length, the sequence number, the checksum.
-const HEADER: usize = 4 + 8 + 4;
+/// A record's header: the payload's length, the sequence number, the store's id, the
+/// generation, the checksum of all of these and the payload.
+const HEADER: usize = 4 + 8 + 8 + 4 + 4;
 
+/// The tag of an insert in a payload.
 const PUT: u8 = 1;
+/// The tag of a remove in a payload.
 const REMOVE: u8 = 2;
 
 /// The writes of one group as a record's payload: each insert or remove in the order the
@@ -109,20 +118,73 @@ pub fn effects(mut payload: &[u8]) -> Result<Vec<Effect<'_>>, StoreError> {
     Ok(out)
 }
 
+/// The error of a payload that does not read back.
 fn corrupt() -> StoreError {
     StoreError::Backend("the store's journal holds a record it cannot read".into())
 }
 
+/// The error of a failed read, write or sync of the journal.
 fn io(e: std::io::Error) -> StoreError {
     StoreError::Backend(format!("the store's journal: {e}"))
 }
 
-fn checksum(len: u32, seq: u64, payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&len.to_le_bytes());
-    h.update(&seq.to_le_bytes());
-    h.update(payload);
-    h.finalize()
+/// What a record's header says, before its checksum is checked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Header {
+    len: u32,
+    seq: u64,
+    store: u64,
+    generation: u32,
+}
+
+impl Header {
+    /// The header's fields as written, without the checksum.
+    fn fields(&self) -> [u8; HEADER - 4] {
+        let mut out = [0u8; HEADER - 4];
+        out[..4].copy_from_slice(&self.len.to_le_bytes());
+        out[4..12].copy_from_slice(&self.seq.to_le_bytes());
+        out[12..20].copy_from_slice(&self.store.to_le_bytes());
+        out[20..].copy_from_slice(&self.generation.to_le_bytes());
+        out
+    }
+
+    /// The checksum of this header's fields and `payload`.
+    fn sum(&self, payload: &[u8]) -> u32 {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&self.fields());
+        h.update(payload);
+        h.finalize()
+    }
+
+    /// The record of this header and `payload`.
+    fn encode(&self, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER + payload.len());
+        out.extend_from_slice(&self.fields());
+        out.extend_from_slice(&self.sum(payload).to_le_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// The header at the start of `bytes`, and its checksum.
+    fn decode(bytes: &[u8]) -> Option<(Self, u32)> {
+        let h = bytes.get(..HEADER)?;
+        let le4 = |at: usize| u32::from_le_bytes(h[at..at + 4].try_into().expect("4 bytes"));
+        let le8 = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
+        let header = Self {
+            len: le4(0),
+            seq: le8(4),
+            store: le8(12),
+            generation: le4(20),
+        };
+        Some((header, le4(24)))
+    }
+}
+
+/// A fresh generation number.
+fn generation() -> u32 {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    u32::from_le_bytes(bytes)
 }
 
 /// The journal file, with where the next record goes and its number.
@@ -130,6 +192,8 @@ pub struct Journal {
     file: File,
     end: u64,
     next: u64,
+    store: u64,
+    generation: u32,
     capacity: u64,
 }
 
@@ -137,11 +201,17 @@ pub struct Journal {
 pub type Replayed = Vec<(u64, Vec<u8>)>;
 
 impl Journal {
-    /// Opens (creating and preallocating `capacity` bytes if needed) the journal at `path` of a
-    /// store whose items hold records up to `applied`; answers it with the records after
-    /// `applied`, to be replayed. Fails when the journal's first record comes after
+    /// Opens (creating and preallocating `capacity` bytes if needed) the journal at `path` of
+    /// the store `store` whose items hold records up to `applied`; answers it with the records
+    /// after `applied`, to be replayed. The file and its directory are synced before any
+    /// record is written to it. Fails when the journal's first record comes after
     /// `applied + 1` (records the store lacks are gone), or on an I/O error.
-    pub fn open(path: &Path, applied: u64, capacity: u64) -> Result<(Self, Replayed), StoreError> {
+    pub fn open(
+        path: &Path,
+        applied: u64,
+        store: u64,
+        capacity: u64,
+    ) -> Result<(Self, Replayed), StoreError> {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -151,9 +221,9 @@ impl Journal {
             .map_err(io)?;
         let mut held = Vec::new();
         file.read_to_end(&mut held).map_err(io)?;
-        let records = read_records(&held);
+        let records = read_records(&held, store);
         if let Some(&(first, _)) = records.first()
-            && first > applied + 1
+            && first > applied.saturating_add(1)
         {
             return Err(StoreError::Backend(format!(
                 "the store's journal starts at record {first} but the store holds records up to \
@@ -162,7 +232,6 @@ impl Journal {
         }
         let last = records.last().map_or(applied, |(seq, _)| *seq).max(applied);
         if (held.len() as u64) < capacity {
-            file.seek(SeekFrom::Start(held.len() as u64)).map_err(io)?;
             let zeros = vec![0u8; 1 << 20];
             let mut left = capacity - held.len() as u64;
             while left > 0 {
@@ -170,22 +239,27 @@ impl Journal {
                 file.write_all(&zeros[..n]).map_err(io)?;
                 left -= n as u64;
             }
-            file.sync_all().map_err(io)?;
-            if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
-                let _ = dir.sync_all();
-            }
         }
+        file.sync_all().map_err(io)?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         let replay = records.into_iter().filter(|(seq, _)| *seq > applied);
         let journal = Self {
             file,
             end: 0,
             next: last + 1,
+            store,
+            generation: generation(),
             capacity,
         };
         Ok((journal, replay.map(|(s, p)| (s, p.to_vec())).collect()))
     }
 
-    /// The number the next record takes.
+    /// The number the next record takes. Every number below it is either held by the items
+    /// or was never committed, so a checkpoint records `next() - 1` as applied.
     pub fn next(&self) -> u64 {
         self.next
     }
@@ -195,181 +269,113 @@ impl Journal {
         self.end + (HEADER + effects.bytes.len()) as u64 <= self.capacity
     }
 
-    /// Writes `effects` as record number [`next`](Self::next) and syncs it; the journal moves
-    /// past it only when `accepted` (the group's commit) succeeds afterwards, so a group whose
-    /// commit fails is overwritten by the next record, which takes the same number.
+    /// Whether no record was written since the journal started over.
+    pub fn is_empty(&self) -> bool {
+        self.end == 0
+    }
+
+    /// Writes `effects` (not empty) as record number [`next`](Self::next), syncs it, then
+    /// calls `accepted` (the group's commit). On any failure the number is used up all the
+    /// same: a record that reached the file is never followed by another of the same number,
+    /// and the caller must checkpoint before journaling again, so that the checkpoint marks the
+    /// failed record as applied and a replay never applies it.
     pub fn append(
         &mut self,
         effects: &Effects,
         accepted: impl FnOnce() -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let payload = &effects.bytes;
-        let len = u32::try_from(payload.len()).map_err(|_| corrupt())?;
-        let mut record = Vec::with_capacity(HEADER + payload.len());
-        record.extend_from_slice(&len.to_le_bytes());
-        record.extend_from_slice(&self.next.to_le_bytes());
-        record.extend_from_slice(&checksum(len, self.next, payload).to_le_bytes());
-        record.extend_from_slice(payload);
+        if payload.is_empty() {
+            return Err(StoreError::Backend("an empty journal record".into()));
+        }
+        let header = Header {
+            len: u32::try_from(payload.len()).map_err(|_| corrupt())?,
+            seq: self.next,
+            store: self.store,
+            generation: self.generation,
+        };
+        let record = header.encode(payload);
+        self.next += 1;
         self.file.seek(SeekFrom::Start(self.end)).map_err(io)?;
         self.file.write_all(&record).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         accepted()?;
         self.end += record.len() as u64;
-        self.next += 1;
         Ok(())
     }
 
-    /// Whether no record was written since the journal started over.
-    pub fn is_empty(&self) -> bool {
-        self.end == 0
-    }
-
-    /// Starts over after a checkpoint: the store's durable items hold every record written.
+    /// Starts over after a checkpoint (the store's durable items hold every record written),
+    /// in a new generation.
     pub fn start_over(&mut self) {
         self.end = 0;
+        self.generation = generation();
     }
 }
 
-/// The whole records at the start of `held`, each numbered one more than the one before.
-fn read_records(held: &[u8]) -> Vec<(u64, &[u8])> {
+/// The whole records of `store` at the start of `held`, of the first one's generation, each
+/// numbered one more than the one before.
+fn read_records(held: &[u8], store: u64) -> Vec<(u64, &[u8])> {
     let mut out: Vec<(u64, &[u8])> = Vec::new();
+    let mut first: Option<Header> = None;
     let mut at = 0usize;
-    while let Some(header) = held.get(at..at + HEADER) {
-        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
-        let seq = u64::from_le_bytes(header[4..12].try_into().expect("8 bytes"));
-        let sum = u32::from_le_bytes(header[12..].try_into().expect("4 bytes"));
-        let Some(payload) = held.get(at + HEADER..at + HEADER + len as usize) else {
+    while let Some((header, sum)) = held.get(at..).and_then(Header::decode) {
+        let body = at.checked_add(HEADER);
+        let end = body.and_then(|b| b.checked_add(header.len as usize));
+        let Some(payload) = body.zip(end).and_then(|(b, e)| held.get(b..e)) else {
             break;
         };
-        let follows = out.last().is_none_or(|(prev, _)| seq == prev + 1);
-        if len == 0 || !follows || checksum(len, seq, payload) != sum {
+        let same = first.is_none_or(|f| {
+            f.generation == header.generation && header.seq == f.seq + out.len() as u64
+        });
+        let ok = header.len > 0 && header.store == store && same;
+        if !ok || header.sum(payload) != sum {
             break;
         }
-        out.push((seq, payload));
-        at += HEADER + len as usize;
+        first.get_or_insert(header);
+        out.push((header.seq, payload));
+        at += HEADER + header.len as usize;
     }
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> std::path::PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("muster-journal-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("muster.journal")
-    }
-
-    fn one_put(value: &str) -> Effects {
-        let mut e = Effects::default();
-        e.put(("P", "S"), value.as_bytes());
-        e
-    }
-
-    #[test]
-    fn a_payload_reads_back_as_the_writes_in_their_order() {
-        let mut e = Effects::default();
-        e.put(("T#1", "U#a"), b"doc");
-        e.remove(("T#1", "I#x"));
-        e.put(("T#1", "I#x"), b"");
-        let read = effects(&e.bytes).unwrap();
-        assert_eq!(
-            read,
-            vec![
-                Effect::Put(("T#1", "U#a"), b"doc"),
-                Effect::Remove(("T#1", "I#x")),
-                Effect::Put(("T#1", "I#x"), b""),
-            ]
-        );
-        assert!(effects(&e.bytes[..e.bytes.len() - 1]).is_err(), "cut short");
-    }
-
-    #[test]
-    fn records_after_the_applied_one_are_replayed_and_numbering_goes_on() {
-        let path = scratch("replay");
-        let (mut j, replay) = Journal::open(&path, 0, JOURNAL_BYTES).unwrap();
-        assert!(replay.is_empty());
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), JOURNAL_BYTES);
-        for v in ["a", "b", "c"] {
-            j.append(&one_put(v), || Ok(())).unwrap();
+/// Opens the journal at `path` of the store `txn` writes (its first transaction, committed
+/// durably by the caller), with `capacity` bytes: draws the store's id if it has none, and
+/// replays into `txn` the records its items lack.
+pub fn recover(
+    txn: &redb::WriteTransaction,
+    path: &Path,
+    capacity: u64,
+) -> Result<Journal, StoreError> {
+    let mut items = txn.open_table(ITEMS).map_err(backend)?;
+    let mut meta = txn.open_table(APPLIED).map_err(backend)?;
+    let applied = meta.get(APPLIED_KEY).map_err(backend)?.map(|g| g.value());
+    let known = meta.get(STORE_KEY).map_err(backend)?.map(|g| g.value());
+    let store = match known {
+        Some(store) => store,
+        None => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+            let store = u64::from_le_bytes(bytes);
+            meta.insert(STORE_KEY, store).map_err(backend)?;
+            store
         }
-        drop(j);
-        let (j, replay) = Journal::open(&path, 1, JOURNAL_BYTES).unwrap();
-        let seqs: Vec<u64> = replay.iter().map(|(s, _)| *s).collect();
-        assert_eq!(seqs, vec![2, 3]);
-        assert_eq!(
-            effects(&replay[1].1).unwrap()[0],
-            Effect::Put(("P", "S"), b"c")
-        );
-        assert_eq!(j.next(), 4);
-    }
-
-    #[test]
-    fn a_record_whose_commit_fails_is_overwritten_by_the_next() {
-        let path = scratch("refused");
-        let (mut j, _) = Journal::open(&path, 0, JOURNAL_BYTES).unwrap();
-        let refused = j.append(&one_put("long value, refused"), || {
-            Err(StoreError::Backend("no".into()))
-        });
-        assert!(refused.is_err());
-        j.append(&one_put("kept"), || Ok(())).unwrap();
-        drop(j);
-        let (_, replay) = Journal::open(&path, 0, JOURNAL_BYTES).unwrap();
-        assert_eq!(replay.len(), 1, "one record, numbered 1");
-        assert_eq!(
-            effects(&replay[0].1).unwrap()[0],
-            Effect::Put(("P", "S"), b"kept")
-        );
-    }
-
-    #[test]
-    fn after_starting_over_older_records_left_in_the_file_are_not_replayed() {
-        let path = scratch("over");
-        let (mut j, _) = Journal::open(&path, 0, JOURNAL_BYTES).unwrap();
-        for v in ["a", "b", "c", "d"] {
-            j.append(&one_put(v), || Ok(())).unwrap();
+    };
+    let (journal, replay) = Journal::open(path, applied.unwrap_or(0), store, capacity)?;
+    for (_, payload) in &replay {
+        for effect in effects(payload)? {
+            match effect {
+                Effect::Put(key, value) => drop(items.insert(key, value).map_err(backend)?),
+                Effect::Remove(key) => drop(items.remove(key).map_err(backend)?),
+            }
         }
-        j.start_over();
-        j.append(&one_put("e"), || Ok(())).unwrap();
-        drop(j);
-        let (j, replay) = Journal::open(&path, 4, JOURNAL_BYTES).unwrap();
-        let seqs: Vec<u64> = replay.iter().map(|(s, _)| *s).collect();
-        assert_eq!(
-            seqs,
-            vec![5],
-            "records 2 to 4 were written before the checkpoint"
-        );
-        assert_eq!(j.next(), 6);
     }
-
-    #[test]
-    fn a_torn_last_record_ends_the_replay() {
-        let path = scratch("torn");
-        let (mut j, _) = Journal::open(&path, 0, JOURNAL_BYTES).unwrap();
-        j.append(&one_put("whole"), || Ok(())).unwrap();
-        let at = j.end;
-        j.append(&one_put("torn"), || Ok(())).unwrap();
-        drop(j);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[at as usize + HEADER + 3] ^= 0xff;
-        std::fs::write(&path, &bytes).unwrap();
-        let (_, replay) = Journal::open(&path, 0, JOURNAL_BYTES).unwrap();
-        assert_eq!(replay.len(), 1);
+    if let Some((last, _)) = replay.last() {
+        meta.insert(APPLIED_KEY, last).map_err(backend)?;
+        tracing::info!(records = replay.len(), "replayed the store's journal");
     }
-
-    #[test]
-    fn a_journal_starting_past_the_store_is_refused() {
-        let path = scratch("gap");
-        let (mut j, _) = Journal::open(&path, 7, JOURNAL_BYTES).unwrap();
-        j.append(&one_put("a"), || Ok(())).unwrap();
-        drop(j);
-        let refused = Journal::open(&path, 3, JOURNAL_BYTES)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(refused.contains("records are missing"), "{refused}");
-    }
+    Ok(journal)
 }
+
+#[cfg(test)]
+#[path = "journal_tests.rs"]
+mod tests;

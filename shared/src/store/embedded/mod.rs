@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{ConcurrencyMode, Database, DatabaseError, ReadableTable, TableDefinition};
+use redb::{ConcurrencyMode, Database, DatabaseError, TableDefinition};
 
 use super::{Condition, Item, Key, Page, Query, SkRange, StoreError, Table, Write};
 use snapshot::Snapshots;
@@ -62,12 +62,19 @@ impl EmbeddedTable {
     /// `path` with the extension `journal`.
     #[doc(hidden)]
     pub fn open_with_journal_bytes(path: &Path, bytes: u64) -> Result<Option<Self>, StoreError> {
+        let journal = path.with_extension("journal");
+        if journal == path {
+            return Err(StoreError::Invalid(format!(
+                "{} is named like a journal: name the store's file otherwise",
+                path.display()
+            )));
+        }
         let opened = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
             .create(path);
         match opened {
-            Ok(db) => Self::init(db, Some((&path.with_extension("journal"), bytes))).map(Some),
+            Ok(db) => Self::init(db, Some((&journal, bytes))).map(Some),
             Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
                 Ok(None)
             }
@@ -90,36 +97,11 @@ impl EmbeddedTable {
     /// lack, in one durable commit, then starts the writer.
     fn init(db: Database, journal: Option<(&Path, u64)>) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(backend)?;
-        let mut items = txn.open_table(ITEMS).map_err(backend)?;
-        let mut applied = txn.open_table(journal::APPLIED).map_err(backend)?;
+        txn.open_table(ITEMS).map_err(backend)?;
         let journal = match journal {
             None => None,
-            Some((path, capacity)) => {
-                let held = applied.get(journal::APPLIED_KEY).map_err(backend)?;
-                let held = held.map_or(0, |g| g.value());
-                let (opened, replay) = journal::Journal::open(path, held, capacity)?;
-                for (_, payload) in &replay {
-                    for effect in journal::effects(payload)? {
-                        match effect {
-                            journal::Effect::Put(key, value) => {
-                                items.insert(key, value).map_err(backend)?;
-                            }
-                            journal::Effect::Remove(key) => {
-                                items.remove(key).map_err(backend)?;
-                            }
-                        }
-                    }
-                }
-                if let Some((last, _)) = replay.last() {
-                    applied
-                        .insert(journal::APPLIED_KEY, last)
-                        .map_err(backend)?;
-                    tracing::info!(records = replay.len(), "replayed the store's journal");
-                }
-                Some(opened)
-            }
+            Some((path, capacity)) => Some(journal::recover(&txn, path, capacity)?),
         };
-        drop((items, applied));
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
         let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -309,6 +291,14 @@ mod tests {
             );
             let item = Item::new(Key::new("P", "durable"), 1, b"d".to_vec());
             table.put(item, Condition::NotExists).await.unwrap();
+            // As a kill -9 would leave the file: without the close, which commits everything.
+            let copy = dir.join("crashed.redb");
+            std::fs::copy(&path, &copy).unwrap();
+            let crashed = EmbeddedTable::open(&copy).unwrap();
+            for sk in ["bulk", "durable"] {
+                let found = crashed.get(&Key::new("P", sk)).await.unwrap();
+                assert!(found.is_some(), "{sk} is in the file before the close");
+            }
         }
         assert!(
             EmbeddedTable::open_unless_held(&path).unwrap().is_some(),
@@ -330,12 +320,19 @@ mod tests {
         let table = EmbeddedTable::open(&path).unwrap();
         let item = Item::new(Key::new("P", "S"), 1, b"x".to_vec());
         table.put(item, Condition::NotExists).await.unwrap();
-        tokio::time::sleep(writer::IDLE_CHECKPOINT * 2).await;
         let copy = dir.join("copy.redb");
-        std::fs::copy(&path, &copy).unwrap();
-        let alone = EmbeddedTable::open(&copy).unwrap();
-        assert!(alone.get(&Key::new("P", "S")).await.unwrap().is_some());
-        drop((table, alone));
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            tokio::time::sleep(writer::IDLE_CHECKPOINT).await;
+            waited += writer::IDLE_CHECKPOINT;
+            std::fs::copy(&path, &copy).unwrap();
+            let alone = EmbeddedTable::open(&copy).unwrap();
+            if alone.get(&Key::new("P", "S")).await.unwrap().is_some() {
+                break;
+            }
+            assert!(waited < writer::IDLE_CHECKPOINT * 20, "no checkpoint");
+        }
+        drop(table);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use redb::{Database, Durability};
+use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::apply::Group;
@@ -52,7 +52,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let mut state = Durably {
             journal,
-            unlogged: false,
+            checkpoint_first: false,
         };
         let thread = std::thread::Builder::new()
             .name("muster-redb-writer".into())
@@ -100,14 +100,28 @@ impl Drop for Writer {
 struct Durably {
     /// The journal of a file-backed store.
     journal: Option<Journal>,
-    /// Whether a deferred group was committed since the last checkpoint.
-    unlogged: bool,
+    /// Whether the next durable group must be a checkpoint: a deferred group was committed
+    /// since the last one (its writes are in no record), or an append failed (its record may
+    /// be in the file, and only a checkpoint marks its number applied).
+    checkpoint_first: bool,
 }
 
 impl Durably {
-    /// After a durable redb commit: everything committed so far is on disk.
+    /// Records in `txn` (a checkpoint's) that the items hold every journal record numbered so
+    /// far: each was committed, or failed and must never be replayed.
+    fn mark_applied(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        if let Some(journal) = &self.journal {
+            txn.open_table(APPLIED)
+                .map_err(backend)?
+                .insert(APPLIED_KEY, journal.next() - 1)
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// After a checkpoint (a durable redb commit holding every commit so far).
     fn checkpointed(&mut self) {
-        self.unlogged = false;
+        self.checkpoint_first = false;
         if let Some(journal) = self.journal.as_mut() {
             journal.start_over();
         }
@@ -115,10 +129,14 @@ impl Durably {
 
     /// Whether something was committed without a sync since the last checkpoint.
     fn pending(&self) -> bool {
-        self.unlogged || self.journal.as_ref().is_some_and(|j| !j.is_empty())
+        self.checkpoint_first || self.journal.as_ref().is_some_and(|j| !j.is_empty())
     }
 }
 
+/// Applies one group of requests in one redb transaction and commits it: deferred groups
+/// without a sync; durable ones through the journal when it can take them, else by a
+/// checkpoint. Answers each request's outcome; fails as a whole (nothing committed) on a
+/// storage error.
 fn commit_group(
     db: &Database,
     jobs: &[Job],
@@ -128,7 +146,7 @@ fn commit_group(
     let journal = state
         .journal
         .as_mut()
-        .filter(|_| durable && !state.unlogged);
+        .filter(|_| durable && !state.checkpoint_first);
     let mut txn = db.begin_write().map_err(backend)?;
     if !durable || journal.is_some() {
         txn.set_durability(Durability::None).map_err(backend)?;
@@ -165,16 +183,22 @@ fn commit_group(
                 .map_err(backend)?
                 .insert(APPLIED_KEY, journal.next())
                 .map_err(backend)?;
-            journal.append(effects, || txn.commit().map_err(backend))?;
-            return Ok(results);
+            let appended = journal.append(effects, || txn.commit().map_err(backend));
+            if appended.is_err() {
+                state.checkpoint_first = true;
+            }
+            return appended.map(|()| results);
         }
         txn.set_durability(Durability::Immediate).map_err(backend)?;
+    }
+    if durable {
+        state.mark_applied(&txn)?;
     }
     txn.commit().map_err(backend)?;
     if durable {
         state.checkpointed();
     } else {
-        state.unlogged = true;
+        state.checkpoint_first = true;
     }
     Ok(results)
 }
@@ -187,14 +211,15 @@ pub const IDLE_CHECKPOINT: Duration = Duration::from_secs(1);
 
 /// A durable redb commit of everything committed so far, after which the journal starts over.
 fn checkpoint(db: &Database, state: &mut Durably) -> Result<(), StoreError> {
-    db.begin_write()
-        .map_err(backend)?
-        .commit()
-        .map_err(backend)?;
+    let txn = db.begin_write().map_err(backend)?;
+    state.mark_applied(&txn)?;
+    txn.commit().map_err(backend)?;
     state.checkpointed();
     Ok(())
 }
 
+/// The writer thread: takes the requests queued, a group at a time, commits each group and
+/// answers its requests; checkpoints when idle; ends when every handle is dropped.
 fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64, state: &mut Durably) {
     loop {
         let first = match rx.recv_timeout(IDLE_CHECKPOINT) {
