@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{check, data_dir, http, muster, serve};
+use common::{check, data_dir, http, serve, unthrottled_tenant};
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 4;
@@ -71,34 +71,7 @@ fn create_until_killed(
 #[test]
 fn every_create_answered_before_a_kill_is_there_after_the_restart() {
     let data = data_dir("kill-creates");
-    let t = muster(
-        &data,
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Kill",
-            "--domain",
-            "acme.test",
-        ],
-    );
-    let (tenant, token) = (
-        t["tenant_id"].as_str().unwrap().to_owned(),
-        t["scim_token"].as_str().unwrap().to_owned(),
-    );
-    let fast = [
-        "tenant",
-        "set",
-        "--tenant",
-        &tenant,
-        "--rate-limit",
-        "100000",
-        "--burst",
-        "100000",
-        "--max-concurrent",
-        "1000",
-    ];
-    muster(&data, &fast);
+    let (tenant, token) = unthrottled_tenant(&data, "Kill");
     let base = format!("/tenants/{tenant}/scim/v2");
     let mut answered: Vec<(String, String)> = Vec::new();
     for round in 0..3 {

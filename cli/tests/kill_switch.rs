@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{MUSTER, check, data_dir, http, muster, serve};
+use common::{MUSTER, check, data_dir, http, muster, serve, unthrottled_tenant};
 use serde_json::json;
 
 const MEMBERS: usize = 3000;
@@ -15,39 +15,13 @@ const MEMBERS: usize = 3000;
 #[test]
 fn a_kill_while_the_switch_derives_access_heals_after_restart_without_any_request() {
     let data = data_dir("kill-switch");
-    let t = muster(
-        &data,
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Switch",
-            "--domain",
-            "acme.test",
-        ],
-    );
-    let (tenant, token) = (
-        t["tenant_id"].as_str().unwrap(),
-        t["scim_token"].as_str().unwrap(),
-    );
+    let (tenant, token) = unthrottled_tenant(&data, "Switch");
+    let (tenant, token) = (tenant.as_str(), token.as_str());
     let eng = muster(
         &data,
         &["community", "create", "--tenant", tenant, "--name", "Eng"],
     );
     let community = eng["id"].as_str().unwrap().to_owned();
-    let fast = [
-        "tenant",
-        "set",
-        "--tenant",
-        tenant,
-        "--rate-limit",
-        "100000",
-        "--burst",
-        "100000",
-        "--max-concurrent",
-        "1000",
-    ];
-    muster(&data, &fast);
     let server = serve(&data);
     let base = format!("/tenants/{tenant}/scim/v2");
     let mut ids = Vec::with_capacity(MEMBERS);

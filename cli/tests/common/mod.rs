@@ -152,3 +152,25 @@ pub fn check(data: &Path, tenant: &str) -> (u64, u64, u64, u64) {
     let pending = report["pending_intents"].as_u64().unwrap();
     (drift, pending, n("group_members"), n("memberships"))
 }
+
+/// A tenant named `name` (domain `acme.test`) whose request limits are lifted far past a
+/// tenant's default share, for tests that send thousands of requests: its (id, SCIM token).
+pub fn unthrottled_tenant(data: &Path, name: &str) -> (String, String) {
+    let t = muster(
+        data,
+        &["tenant", "create", "--name", name, "--domain", "acme.test"],
+    );
+    let tenant = t["tenant_id"].as_str().unwrap().to_owned();
+    let limits = [
+        "--rate-limit",
+        "100000",
+        "--burst",
+        "100000",
+        "--max-concurrent",
+        "1000",
+    ];
+    let mut set = vec!["tenant", "set", "--tenant", &tenant];
+    set.extend(limits);
+    muster(data, &set);
+    (tenant, t["scim_token"].as_str().unwrap().to_owned())
+}
