@@ -5,33 +5,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{check, data_dir, http, serve, unthrottled_tenant};
-use serde_json::{Value, json};
+use common::{check, data_dir, http, serve, try_http, unthrottled_tenant};
+use serde_json::json;
 
 const CLIENTS: usize = 4;
-
-/// One request that may meet a dead server: the status and body, or `None`.
-fn try_post(addr: &str, path: &str, token: &str, body: &Value) -> Option<(u16, Value)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    let body = body.to_string();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, serde_json::from_str(body).ok()?))
-}
 
 /// Creates users from `CLIENTS` threads until the server stops answering; the (id, userName)
 /// of every create answered 201.
@@ -52,7 +33,7 @@ fn create_until_killed(
                     let name = format!("r{round}c{client}n{i}@acme.test");
                     let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                                       "userName": name});
-                    match try_post(&addr, &format!("{base}/Users"), &token, &body) {
+                    match try_http(&addr, "POST", &format!("{base}/Users"), &token, Some(body)) {
                         Some((201, user)) => {
                             answered.push((user["id"].as_str().unwrap().to_owned(), name));
                         }

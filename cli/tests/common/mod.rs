@@ -113,19 +113,31 @@ pub fn http(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
+    try_http(addr, method, path, token, body).expect("the server answers")
+}
+
+/// [`http`] to a server that may be gone: `None` when the connection fails or the answer is
+/// cut short.
+pub fn try_http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(addr).ok()?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
-    .unwrap();
+    .ok()?;
     let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    stream.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
 }
 
 /// `muster check --json` on the tenant: (drift, pending intents, group members, memberships).

@@ -131,12 +131,7 @@ impl<'a, 't> Group<'a, 't> {
             count.wrapping_add(delta).cast_unsigned(),
             &body,
         );
-        if let Some(effects) = self.effects.as_deref_mut() {
-            effects.put(k, &self.value);
-        }
-        self.table
-            .insert(k, self.value.as_slice())
-            .map_err(backend)?;
+        insert(self.table, &mut self.effects, k, &self.value)?;
         Ok(())
     }
 
@@ -147,19 +142,10 @@ impl<'a, 't> Group<'a, 't> {
         let old = match write {
             Write::Put { item, .. } => {
                 encode_into(&mut self.value, item.version, &item.body);
-                if let Some(effects) = self.effects.as_deref_mut() {
-                    effects.put(redb_key(&item.key), &self.value);
-                }
-                self.table
-                    .insert(redb_key(&item.key), self.value.as_slice())
-                    .map_err(backend)?
+                let k = redb_key(&item.key);
+                insert(self.table, &mut self.effects, k, &self.value)?
             }
-            Write::Delete { key, .. } => {
-                if let Some(effects) = self.effects.as_deref_mut() {
-                    effects.remove(redb_key(key));
-                }
-                self.table.remove(redb_key(key)).map_err(backend)?
-            }
+            Write::Delete { key, .. } => remove(self.table, &mut self.effects, redb_key(key))?,
             Write::Check { key, .. } => {
                 let found = self.table.get(redb_key(key)).map_err(backend)?;
                 let current = found.map(|g| seen_version(g.value())).transpose()?;
@@ -196,18 +182,41 @@ impl<'a, 't> Group<'a, 't> {
 
     fn restore(&mut self, key: &Key, old: Option<Vec<u8>>) -> Result<(), StoreError> {
         let k = redb_key(key);
-        if let Some(effects) = self.effects.as_deref_mut() {
-            match &old {
-                Some(bytes) => effects.put(k, bytes),
-                None => effects.remove(k),
-            }
-        }
         match old {
-            Some(bytes) => drop(self.table.insert(k, bytes.as_slice()).map_err(backend)?),
-            None => drop(self.table.remove(k).map_err(backend)?),
+            Some(bytes) => drop(insert(self.table, &mut self.effects, k, &bytes)?),
+            None => drop(remove(self.table, &mut self.effects, k)?),
         }
         Ok(())
     }
+}
+
+/// What an insert or remove replaced.
+type Replaced<'g> = Option<redb::AccessGuard<'g, &'static [u8]>>;
+
+/// Sets `k` to `value`, noting it in `effects` (the journal's record) when there is one: every
+/// write of a group goes through here or [`remove`], so the record holds them all, in order.
+fn insert<'g>(
+    table: &'g mut ItemsTable<'_>,
+    effects: &mut Option<&mut Effects>,
+    k: (&str, &str),
+    value: &[u8],
+) -> Result<Replaced<'g>, StoreError> {
+    if let Some(effects) = effects.as_deref_mut() {
+        effects.put(k, value);
+    }
+    table.insert(k, value).map_err(backend)
+}
+
+/// Removes `k`, noting it in `effects` when there is one (see [`insert`]).
+fn remove<'g>(
+    table: &'g mut ItemsTable<'_>,
+    effects: &mut Option<&mut Effects>,
+    k: (&str, &str),
+) -> Result<Replaced<'g>, StoreError> {
+    if let Some(effects) = effects.as_deref_mut() {
+        effects.remove(k);
+    }
+    table.remove(k).map_err(backend)
 }
 
 /// Why a write of a request did not stand.

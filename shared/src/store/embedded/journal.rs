@@ -20,6 +20,7 @@ use std::path::Path;
 use redb::{ReadableTable, TableDefinition};
 
 use super::{ITEMS, backend};
+use crate::ids::random_bytes;
 use crate::store::StoreError;
 
 /// Where a file-backed store keeps its journal's bookkeeping.
@@ -182,9 +183,16 @@ impl Header {
 
 /// A fresh generation number.
 fn generation() -> u32 {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    u32::from_le_bytes(bytes)
+    u32::from_le_bytes(random_bytes())
+}
+
+/// Records in `txn` that the store's items hold the journal's records up to `number`.
+pub fn mark_applied(txn: &redb::WriteTransaction, number: u64) -> Result<(), StoreError> {
+    txn.open_table(APPLIED)
+        .map_err(backend)?
+        .insert(APPLIED_KEY, number)
+        .map_err(backend)?;
+    Ok(())
 }
 
 /// The journal file, with where the next record goes and its number.
@@ -353,9 +361,7 @@ pub fn recover(
     let store = match known {
         Some(store) => store,
         None => {
-            let mut bytes = [0u8; 8];
-            getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-            let store = u64::from_le_bytes(bytes);
+            let store = u64::from_le_bytes(random_bytes());
             meta.insert(STORE_KEY, store).map_err(backend)?;
             store
         }

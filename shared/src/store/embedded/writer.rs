@@ -22,7 +22,7 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::apply::Group;
-use super::journal::{APPLIED, APPLIED_KEY, Effects, Journal};
+use super::journal::{Effects, Journal, mark_applied};
 use super::{ITEMS, backend};
 use crate::store::{StoreError, Write};
 
@@ -107,26 +107,6 @@ struct Durably {
 }
 
 impl Durably {
-    /// Records in `txn` (a checkpoint's) that the items hold every journal record numbered so
-    /// far: each was committed, or failed and must never be replayed.
-    fn mark_applied(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
-        if let Some(journal) = &self.journal {
-            txn.open_table(APPLIED)
-                .map_err(backend)?
-                .insert(APPLIED_KEY, journal.next() - 1)
-                .map_err(backend)?;
-        }
-        Ok(())
-    }
-
-    /// After a checkpoint (a durable redb commit holding every commit so far).
-    fn checkpointed(&mut self) {
-        self.checkpoint_first = false;
-        if let Some(journal) = self.journal.as_mut() {
-            journal.start_over();
-        }
-    }
-
     /// Whether something was committed without a sync since the last checkpoint.
     fn pending(&self) -> bool {
         self.checkpoint_first || self.journal.as_ref().is_some_and(|j| !j.is_empty())
@@ -179,10 +159,7 @@ fn commit_group(
             return Ok(results);
         }
         if journal.fits(effects) {
-            txn.open_table(APPLIED)
-                .map_err(backend)?
-                .insert(APPLIED_KEY, journal.next())
-                .map_err(backend)?;
+            mark_applied(&txn, journal.next())?;
             let appended = journal.append(effects, || txn.commit().map_err(backend));
             if appended.is_err() {
                 state.checkpoint_first = true;
@@ -192,12 +169,9 @@ fn commit_group(
         txn.set_durability(Durability::Immediate).map_err(backend)?;
     }
     if durable {
-        state.mark_applied(&txn)?;
-    }
-    txn.commit().map_err(backend)?;
-    if durable {
-        state.checkpointed();
+        checkpoint(txn, state)?;
     } else {
+        txn.commit().map_err(backend)?;
         state.checkpoint_first = true;
     }
     Ok(results)
@@ -209,12 +183,18 @@ fn commit_group(
 /// those commits freed.
 pub const IDLE_CHECKPOINT: Duration = Duration::from_secs(1);
 
-/// A durable redb commit of everything committed so far, after which the journal starts over.
-fn checkpoint(db: &Database, state: &mut Durably) -> Result<(), StoreError> {
-    let txn = db.begin_write().map_err(backend)?;
-    state.mark_applied(&txn)?;
+/// Commits `txn` durably, with everything committed before it, as a checkpoint: it records
+/// that the items hold every journal record numbered so far (each was committed, or failed and
+/// must never be replayed), and the journal starts over.
+fn checkpoint(txn: WriteTransaction, state: &mut Durably) -> Result<(), StoreError> {
+    if let Some(journal) = &state.journal {
+        mark_applied(&txn, journal.next() - 1)?;
+    }
     txn.commit().map_err(backend)?;
-    state.checkpointed();
+    state.checkpoint_first = false;
+    if let Some(journal) = state.journal.as_mut() {
+        journal.start_over();
+    }
     Ok(())
 }
 
@@ -225,10 +205,11 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, commits: &AtomicU64, state: &mut
         let first = match rx.recv_timeout(IDLE_CHECKPOINT) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if state.pending()
-                    && let Err(e) = checkpoint(db, state)
-                {
-                    tracing::error!(error = %e, "embedded store checkpoint failed");
+                if state.pending() {
+                    let txn = db.begin_write().map_err(backend);
+                    if let Err(e) = txn.and_then(|txn| checkpoint(txn, state)) {
+                        tracing::error!(error = %e, "embedded store checkpoint failed");
+                    }
                 }
                 continue;
             }
