@@ -2,9 +2,10 @@
 //! matricule) before anything is written; MIRROR deletions and their threshold are computed
 //! here too, so a file that would remove too many members changes nothing.
 //!
-//! Rows are looked up in blocks (one batched read per block), and what must be remembered
-//! across the whole file is kept as 64-bit fingerprints, so checking a million rows takes
-//! tens of megabytes, not the file's size several times over.
+//! Rows are looked up in blocks (one batched read per block, run on another thread while the
+//! next block is read and checked), and what must be remembered across the whole file is kept
+//! as 64-bit fingerprints, so checking a million rows takes tens of megabytes, not the file's
+//! size several times over.
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
@@ -13,6 +14,7 @@ use std::hash::BuildHasher;
 use super::reader::{Columns, Row};
 use super::row_errors::RowErrors;
 use super::rules::{Rules, error};
+use super::scope::deletions;
 use super::worker::ImportContext;
 use super::{Mode, jobs::Job};
 use crate::store::StoreError;
@@ -98,7 +100,32 @@ struct Pass<'a> {
     identity: HashMap<u64, Identity>,
     /// (existing user, community) pairs the file lists, for MIRROR.
     keep: HashSet<u64>,
+    /// The rows of the block being read, and the row errors they have shown so far.
     block: Vec<Pending>,
+    errors: RowErrors,
+    /// The block before it, whose lookups are under way.
+    looking: Option<(Block, Lookups)>,
+}
+
+/// A block of rows whose lookups were sent: the rows, the positions of those that resolve their
+/// matricule and of those that check their e-mail, and the row errors found reading them.
+struct Block {
+    rows: Vec<Pending>,
+    unresolved: Vec<usize>,
+    to_check: Vec<usize>,
+    errors: RowErrors,
+}
+
+/// What a block's lookups found: the owner of each matricule resolved and the holder of each
+/// e-mail checked (user ids).
+type Found = (Vec<Option<String>>, Vec<Option<String>>);
+
+/// A block's lookups, running as a task of their own.
+type Lookups = tokio::task::JoinHandle<Result<Found, StoreError>>;
+
+/// A nonzero fingerprint of `value` under `hasher`'s keys (see [`Pass::fingerprint`]).
+pub(super) fn fingerprint(hasher: &RandomState, value: impl std::hash::Hash) -> u64 {
+    hasher.hash_one(value) | 1
 }
 
 fn line32(line: u64) -> u32 {
@@ -109,7 +136,7 @@ impl Pass<'_> {
     /// A nonzero fingerprint of `value`. Two different values share one with odds of about
     /// n²/2⁶⁴ over n values, under keys drawn for this pass alone.
     fn fingerprint(&self, value: impl std::hash::Hash) -> u64 {
-        self.hasher.hash_one(value) | 1
+        fingerprint(&self.hasher, value)
     }
 
     fn community_index(&mut self, id: &str) -> u32 {
@@ -118,11 +145,11 @@ impl Pass<'_> {
     }
 
     /// Checks what one row can tell alone or against earlier rows; queues the rest.
-    fn row(&mut self, out: &mut Checked, rules: &Rules<'_>, row: Row) {
-        let before = out.errors.total();
+    fn row(&mut self, out: &Checked, rules: &Rules<'_>, row: Row) {
+        let before = self.errors.total();
         let cell = |name: &str| row.cell(self.columns, name);
         let community = out.community(cell("community")).cloned();
-        rules.check(&row, community.as_ref(), &mut out.errors);
+        rules.check(&row, community.as_ref(), &mut self.errors);
         let matricule = cell("matricule");
         let email = cell("email");
         let key = self.fingerprint(matricule);
@@ -131,7 +158,7 @@ impl Pass<'_> {
             let line = line32(row.line);
             let pair = self.fingerprint((matricule, *index));
             match self.seen.entry(pair) {
-                Entry::Occupied(first) => out.errors.push(error(
+                Entry::Occupied(first) => self.errors.push(error(
                     &row,
                     "matricule",
                     "duplicate_row",
@@ -164,7 +191,7 @@ impl Pass<'_> {
             identity.email = email_fp;
             identity.line = line32(row.line);
         } else if email_fp != 0 && identity.email != email_fp {
-            out.errors.push(error(
+            self.errors.push(error(
                 &row,
                 "email",
                 "conflicting_member",
@@ -174,7 +201,7 @@ impl Pass<'_> {
                 ),
             ));
         }
-        let clean = out.errors.total() == before && rules.mode != Mode::Delete;
+        let clean = self.errors.total() == before && rules.mode != Mode::Delete;
         self.block.push(Pending {
             row,
             matricule: key,
@@ -204,41 +231,68 @@ impl Pass<'_> {
         taken
     }
 
-    /// Resolves the queued rows with two batched reads: the owners of their matricules, then
-    /// of their e-mails (which must be free or already the member's).
+    /// Sends the lookups of the block read so far (the owners of its matricules, then of its
+    /// e-mails, which must be free or already the member's), after taking in those of the
+    /// block before it: a block's rows are checked while the block before it is looked up.
     async fn flush(&mut self, out: &mut Checked) -> Result<(), StoreError> {
-        let block = std::mem::take(&mut self.block);
-        let t = &self.job.tenant;
-        let unresolved = self.firsts(&block, |_, id| !std::mem::replace(&mut id.resolved, true));
-        let numbers: Vec<&str> = unresolved
-            .iter()
-            .map(|&i| block[i].row.cell(self.columns, "matricule"))
-            .collect();
-        let owners = self.ctx.users.by_employee_numbers(t, &numbers).await?;
-        for (&i, owner) in unresolved.iter().zip(owners) {
+        let rows = std::mem::take(&mut self.block);
+        let unresolved = self.firsts(&rows, |_, id| !std::mem::replace(&mut id.resolved, true));
+        let to_check = self.firsts(&rows, |p, id| {
+            p.clean && !std::mem::replace(&mut id.email_checked, true)
+        });
+        let cells = |at: &[usize], column: &str| -> Vec<String> {
+            at.iter()
+                .map(|&i| rows[i].row.cell(self.columns, column).to_owned())
+                .collect()
+        };
+        let (numbers, emails) = (cells(&unresolved, "matricule"), cells(&to_check, "email"));
+        let (users, t) = (self.ctx.users.clone(), self.job.tenant.clone());
+        let lookups = tokio::spawn(async move {
+            let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+            let owners = users.by_employee_numbers(&t, &numbers).await?;
+            let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
+            Ok((owners, users.by_user_names(&t, &emails).await?))
+        });
+        let block = Block {
+            rows,
+            unresolved,
+            to_check,
+            errors: std::mem::take(&mut self.errors),
+        };
+        self.settle(out).await?;
+        self.looking = Some((block, lookups));
+        Ok(())
+    }
+
+    /// Takes in the lookups under way, if any: the block's row errors in order, then the
+    /// e-mails its lookups found taken.
+    async fn settle(&mut self, out: &mut Checked) -> Result<(), StoreError> {
+        let Some((block, lookups)) = self.looking.take() else {
+            return Ok(());
+        };
+        let (owners, holders) = lookups.await.map_err(|e| {
+            tracing::error!(error = %e, "an import check's lookups failed");
+            StoreError::Backend("an import check's lookups failed".into())
+        })??;
+        out.errors.extend(block.errors);
+        let rows = &block.rows;
+        for (&i, owner) in block.unresolved.iter().zip(owners) {
             if let Some(owner) = owner {
                 let fp = self.fingerprint(owner.as_str());
                 self.identity
-                    .get_mut(&block[i].matricule)
+                    .get_mut(&rows[i].matricule)
                     .expect("queued with one")
                     .owner = fp;
             }
         }
-        let to_check = self.firsts(&block, |p, id| {
-            p.clean && !std::mem::replace(&mut id.email_checked, true)
-        });
-        let emails: Vec<&str> = to_check
-            .iter()
-            .map(|&i| block[i].row.cell(self.columns, "email"))
-            .collect();
-        let holders = self.ctx.users.by_user_names(t, &emails).await?;
-        for ((&i, holder), email) in to_check.iter().zip(holders).zip(&emails) {
-            let owner = self.identity[&block[i].matricule].owner;
+        for (&i, holder) in block.to_check.iter().zip(holders) {
+            let owner = self.identity[&rows[i].matricule].owner;
             if let Some(holder) = holder
                 && self.fingerprint(holder.as_str()) != owner
             {
+                let email = rows[i].row.cell(self.columns, "email");
                 out.errors.push(error(
-                    &block[i].row,
+                    &rows[i].row,
                     "email",
                     "email_taken",
                     format!("{email} belongs to another member"),
@@ -246,49 +300,13 @@ impl Pass<'_> {
             }
         }
         if self.job.mode == Mode::Mirror {
-            for p in &block {
+            for p in rows {
                 let owner = self.identity[&p.matricule].owner;
                 if let (true, Some(c)) = (owner != 0, p.community) {
                     let pair = self.fingerprint((owner, c));
                     self.keep.insert(pair);
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// The file-sourced memberships in scope that the file does not list (MIRROR).
-    async fn deletions(&mut self, out: &mut Checked) -> Result<(), StoreError> {
-        let job = self.job;
-        for community in &job.scope {
-            let index = self.community_index(community);
-            let mut loss = CommunityLoss {
-                community: community.clone(),
-                ..CommunityLoss::default()
-            };
-            let mut cursor = None;
-            loop {
-                let (page, next) = self
-                    .ctx
-                    .memberships
-                    .of_community(&job.tenant, community, cursor, 1000)
-                    .await?;
-                out.members_in_scope += page.len() as u64;
-                loss.members += page.len() as u64;
-                for (user, from_file) in page {
-                    loss.from_file += u64::from(from_file);
-                    let pair = self.fingerprint((self.fingerprint(user.as_str()), index));
-                    if from_file && !self.keep.contains(&pair) {
-                        loss.deletions += 1;
-                        out.deletions.push((user, community.clone()));
-                    }
-                }
-                match next {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
-            out.per_community.push(loss);
         }
         Ok(())
     }
@@ -337,22 +355,30 @@ pub async fn check(
         identity: HashMap::new(),
         keep: HashSet::new(),
         block: Vec::with_capacity(BLOCK_ROWS),
+        errors: RowErrors::default(),
+        looking: None,
     };
     for row in rows {
         out.rows_total += 1;
         if let Some(why) = &row.unreadable {
-            out.errors
+            pass.errors
                 .push(error(&row, "", "unreadable_row", why.clone()));
             continue;
         }
-        pass.row(&mut out, &rules, row);
+        pass.row(&out, &rules, row);
         if pass.block.len() >= BLOCK_ROWS {
             pass.flush(&mut out).await?;
         }
     }
     pass.flush(&mut out).await?;
+    pass.settle(&mut out).await?;
     if job.mode == Mode::Mirror && out.errors.is_empty() {
-        pass.deletions(&mut out).await?;
+        let scope: Vec<(String, u32)> = job
+            .scope
+            .iter()
+            .map(|c| (c.clone(), pass.community_index(c)))
+            .collect();
+        deletions(ctx, job, &pass.hasher, pass.keep, scope, &mut out).await?;
     }
     Ok(out)
 }

@@ -13,6 +13,7 @@ mod reader;
 mod report;
 mod row_errors;
 mod rules;
+mod scope;
 mod start;
 mod sync;
 mod worker;

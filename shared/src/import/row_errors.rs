@@ -30,6 +30,17 @@ impl RowErrors {
         }
     }
 
+    /// Records the errors of `later`, as if each were pushed after those recorded here.
+    pub fn extend(&mut self, later: RowErrors) {
+        self.total += later.total;
+        self.lines.extend(later.lines);
+        for (code, n) in later.by_code {
+            *self.by_code.entry(code).or_default() += n;
+        }
+        let room = MAX_STORED_ERRORS - self.kept.len();
+        self.kept.extend(later.kept.into_iter().take(room));
+    }
+
     /// All errors recorded.
     pub fn total(&self) -> u64 {
         self.total
@@ -94,5 +105,27 @@ mod tests {
             errors.summary(),
             "duplicate_row 1, invalid_email 250000, missing_value 250000"
         );
+    }
+
+    #[test]
+    fn errors_taken_in_from_a_later_block_come_after_and_are_all_counted() {
+        let mut errors = RowErrors::default();
+        for line in 2..900 {
+            errors.push(error(line, "invalid_email"));
+        }
+        let mut later = RowErrors::default();
+        for line in 900..1300 {
+            later.push(error(line, "missing_value"));
+            later.push(error(line, "invalid_email"));
+        }
+        errors.extend(later);
+        assert_eq!(errors.kept().len(), MAX_STORED_ERRORS);
+        let lines: Vec<u64> = errors.kept().iter().map(|e| e.line).collect();
+        assert!(lines.windows(2).all(|w| w[0] <= w[1]), "kept in order");
+        assert_eq!(errors.kept()[898].line, 900);
+        assert_eq!(errors.total(), 898 + 800);
+        assert_eq!(errors.rows(), 1298);
+        assert_eq!(errors.by_code()["invalid_email"], 898 + 400);
+        assert_eq!(errors.by_code()["missing_value"], 400);
     }
 }
