@@ -257,12 +257,18 @@ impl Memberships {
             limit,
         )
         .await?;
+        /// The one member of an entry a page answers (the others are skipped unread: a
+        /// MIRROR's check reads every member of its scope).
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            file: Option<serde_json::Value>,
+        }
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
-            let v: serde_json::Value = serde_json::from_slice(&item.body).map_err(corrupt)?;
+            let entry: Entry = serde_json::from_slice(&item.body).map_err(corrupt)?;
             out.push((
                 item.key.sk[2..].to_owned(),
-                v["file"] == serde_json::Value::Bool(true),
+                entry.file == Some(serde_json::Value::Bool(true)),
             ));
         }
         Ok((out, next))

@@ -332,6 +332,29 @@ impl UserDirectory {
         self.records.get_many(t, ids).await
     }
 
+    /// The attributes a member file states (see [`stated`](super::user::stated)) of each user
+    /// by id, in order; `None` where absent.
+    pub async fn stated_many(
+        &self,
+        t: &TenantId,
+        ids: &[&str],
+    ) -> Result<Vec<Option<super::Document>>, StoreError> {
+        let keys: Vec<Key> = ids.iter().map(|id| keys::user(t, id)).collect();
+        let items = self.records.table().get_many(&keys).await?;
+        items
+            .iter()
+            .map(|item| {
+                item.as_ref()
+                    .map(|i| {
+                        super::user::stated(&i.body).map_err(|e| {
+                            StoreError::Backend(format!("corrupt record at {:?}: {e}", i.key))
+                        })
+                    })
+                    .transpose()
+            })
+            .collect()
+    }
+
     /// The id of the user of each employeeNumber (matricule), in order; `None` where unknown.
     pub async fn by_employee_numbers(
         &self,

@@ -138,12 +138,12 @@ async fn user_changes(
     unwritten: Option<&Unwritten>,
 ) -> Result<Vec<UserChange>, DirectoryError> {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let current = ctx.users.get_many(&job.tenant, &ids).await?;
+    let current = ctx.users.stated_many(&job.tenant, &ids).await?;
     current
         .into_iter()
         .zip(wanted)
         .map(|(user, wanted)| {
-            let doc = user.ok_or(DirectoryError::Stale)?.doc;
+            let doc = user.ok_or(DirectoryError::Stale)?;
             Ok(match unwritten {
                 Some(unwritten) => unwritten.change(doc, wanted),
                 None => wanted.change_from(&doc),
