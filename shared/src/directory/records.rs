@@ -219,9 +219,11 @@ impl Records {
         created: &str,
         modified: &str,
     ) -> Document {
-        let mut doc = Map::new();
-        doc.insert("id".into(), json!(id));
-        doc.extend(body);
+        // In place: `id` first, `meta` last, the body's members between in their order (a
+        // new map would hash every member's name again, a tenth of an import's creates).
+        let mut doc = body;
+        doc.shift_insert(0, "id".into(), json!(id));
+        doc.shift_remove("meta");
         doc.insert(
             "meta".into(),
             json!({"resourceType": self.kind.name, "created": created, "lastModified": modified}),
