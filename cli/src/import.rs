@@ -175,6 +175,7 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     let status_url = format!("{base}/v1/member_provisionings?id={id}&user_id={user}");
     let bar = progress_bar(id, a.json);
     let deadline = std::time::Instant::now() + Duration::from_secs(a.timeout);
+    let mut pace = crate::pace::Pace::new(std::time::Instant::now());
     let status = loop {
         let s = api
             .send("GET", &status_url, &[], vec![])
@@ -186,8 +187,12 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         } else {
             "rows_applied"
         };
-        bar.set_length(s["rows_total"].as_u64().unwrap_or(0));
-        bar.set_position(s[done].as_u64().unwrap_or(0));
+        let (total, done) = (
+            s["rows_total"].as_u64().unwrap_or(0),
+            s[done].as_u64().unwrap_or(0),
+        );
+        bar.set_length(total);
+        bar.set_position(done);
         bar.set_message(s["state"].as_str().unwrap_or("?").to_owned());
         if matches!(s["state"].as_str(), Some("succeeded" | "failed")) {
             break s;
@@ -197,7 +202,8 @@ pub async fn run(a: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
             "import {id} is still running after {} s",
             a.timeout
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let wait = pace.wait(std::time::Instant::now(), done, total);
+        tokio::time::sleep(wait).await;
     };
     bar.finish();
     let report = all_pages(

@@ -10,6 +10,7 @@ mod directory;
 mod import;
 mod listen;
 mod output;
+mod pace;
 mod serve;
 mod store;
 mod tenant;
