@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 pub const SHORTEST: Duration = Duration::from_millis(50);
 /// The longest wait between two looks.
 pub const LONGEST: Duration = Duration::from_secs(1);
-/// The longest wait while no row has been applied yet (the job loads and checks its file,
-/// for a time no status foretells).
-const BEFORE_ROWS: Duration = Duration::from_millis(300);
+/// The longest wait while the job's pace is unknown: it loads and checks its file (for a
+/// time no status foretells), or has saved no count since the first one seen.
+const UNKNOWN_PACE: Duration = Duration::from_millis(300);
 
 /// What the looks so far have shown of a job's pace.
 pub struct Pace {
@@ -30,13 +30,15 @@ impl Pace {
     }
 
     /// The wait before the next look, after one at `now` that saw `done` of `total` rows
-    /// applied. Before any row is applied: a quarter of the time followed so far (a small
-    /// file is seen done at once, a large one's check is not asked about every 50 ms). Then
-    /// half the time the rest needs at the pace seen since the first rows.
+    /// applied. Until a pace is known (no row applied, or none since the first seen): a
+    /// quarter of the time followed so far (a small file is seen done at once, a large one is
+    /// not asked about every 50 ms). Then half the time the rest needs at the pace seen since
+    /// the first rows.
     pub fn wait(&mut self, now: Instant, done: u64, total: u64) -> Duration {
+        let followed = now.saturating_duration_since(self.started);
+        let unknown = (followed / 4).clamp(SHORTEST, UNKNOWN_PACE);
         if done == 0 {
-            let followed = now.saturating_duration_since(self.started);
-            return (followed / 4).clamp(SHORTEST, BEFORE_ROWS);
+            return unknown;
         }
         let (since, first) = *self.first.get_or_insert((now, done));
         let (rows, secs) = (
@@ -44,7 +46,8 @@ impl Pace {
             now.saturating_duration_since(since).as_secs_f64(),
         );
         if rows == 0 || secs <= 0.0 {
-            return SHORTEST;
+            // No pace yet: the job saves its count every few thousand rows.
+            return unknown;
         }
         let rest = total.saturating_sub(done) as f64 / (rows as f64 / secs);
         Duration::from_secs_f64(rest / 2.0).clamp(SHORTEST, LONGEST)
@@ -61,7 +64,7 @@ mod tests {
         let mut pace = Pace::new(start);
         assert_eq!(pace.wait(start, 0, 0), SHORTEST);
         let later = start + Duration::from_secs(10);
-        assert_eq!(pace.wait(later, 0, 200_000), BEFORE_ROWS);
+        assert_eq!(pace.wait(later, 0, 200_000), UNKNOWN_PACE);
     }
 
     #[test]
@@ -69,10 +72,13 @@ mod tests {
         let start = Instant::now();
         let mut pace = Pace::new(start);
         let t1 = start + Duration::from_secs(1);
+        let unknown = Duration::from_millis(250);
+        assert_eq!(pace.wait(t1, 10_000, 200_000), unknown, "no pace known yet");
+        let t1b = t1 + Duration::from_millis(100);
         assert_eq!(
-            pace.wait(t1, 10_000, 200_000),
-            SHORTEST,
-            "no pace known yet"
+            pace.wait(t1b, 10_000, 200_000),
+            Duration::from_millis(275),
+            "none since"
         );
         // 40,000 rows in 2 s: 20,000 rows/s, 150,000 to go (7.5 s).
         let t2 = t1 + Duration::from_secs(2);
@@ -86,7 +92,7 @@ mod tests {
     fn a_job_at_its_last_rows_is_looked_at_every_shortest_wait() {
         let start = Instant::now();
         let mut pace = Pace::new(start);
-        pace.wait(start + Duration::from_secs(1), 1_000, 2_000);
+        pace.wait(start + Duration::from_millis(100), 1_000, 2_000);
         let done = pace.wait(start + Duration::from_secs(2), 2_000, 2_000);
         assert_eq!(done, SHORTEST);
     }
