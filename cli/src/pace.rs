@@ -1,7 +1,7 @@
 //! How long `muster import` waits between two looks at a job's status: about half the time the
 //! job still needs at the pace it has shown, so the command answers soon after the job ends
-//! (within [`SHORTEST`] once the end is near) without asking many times a second while a long
-//! job runs.
+//! (it looks every [`SHORTEST`] as the last rows go in) without asking many times a second
+//! while a long job runs.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ pub struct Pace {
     started: Instant,
     /// When rows were first seen applied, and how many.
     first: Option<(Instant, u64)>,
+    /// When every row was first seen applied.
+    full: Option<Instant>,
 }
 
 impl Pace {
@@ -26,6 +28,7 @@ impl Pace {
         Self {
             started,
             first: None,
+            full: None,
         }
     }
 
@@ -33,12 +36,22 @@ impl Pace {
     /// applied. Until a pace is known (no row applied, or none since the first seen): a
     /// quarter of the time followed so far (a small file is seen done at once, a large one is
     /// not asked about every 50 ms). Then half the time the rest needs at the pace seen since
-    /// the first rows.
+    /// the first rows. Once every row is applied (a MIRROR's deletions and the report have no
+    /// count), a quarter of the time since, so a long tail is not asked about every 50 ms
+    /// either. A count that goes back (a job resumed by another run counts again from 0)
+    /// starts the pace over.
     pub fn wait(&mut self, now: Instant, done: u64, total: u64) -> Duration {
         let followed = now.saturating_duration_since(self.started);
         let unknown = (followed / 4).clamp(SHORTEST, UNKNOWN_PACE);
         if done == 0 {
             return unknown;
+        }
+        if total > 0 && done >= total {
+            let since = *self.full.get_or_insert(now);
+            return (now.saturating_duration_since(since) / 4).clamp(SHORTEST, LONGEST);
+        }
+        if self.first.is_some_and(|(_, first)| done < first) {
+            self.first = None;
         }
         let (since, first) = *self.first.get_or_insert((now, done));
         let (rows, secs) = (
@@ -50,7 +63,9 @@ impl Pace {
             return unknown;
         }
         let rest = total.saturating_sub(done) as f64 / (rows as f64 / secs);
-        Duration::from_secs_f64(rest / 2.0).clamp(SHORTEST, LONGEST)
+        Duration::try_from_secs_f64(rest / 2.0)
+            .unwrap_or(LONGEST)
+            .clamp(SHORTEST, LONGEST)
     }
 }
 
@@ -89,11 +104,40 @@ mod tests {
     }
 
     #[test]
-    fn a_job_at_its_last_rows_is_looked_at_every_shortest_wait() {
+    fn a_job_with_every_row_applied_is_looked_at_soon_then_less_often() {
         let start = Instant::now();
         let mut pace = Pace::new(start);
         pace.wait(start + Duration::from_millis(100), 1_000, 2_000);
-        let done = pace.wait(start + Duration::from_secs(2), 2_000, 2_000);
-        assert_eq!(done, SHORTEST);
+        let all = start + Duration::from_secs(2);
+        assert_eq!(pace.wait(all, 2_000, 2_000), SHORTEST);
+        let tail = all + Duration::from_secs(2);
+        assert_eq!(pace.wait(tail, 2_000, 2_000), Duration::from_millis(500));
+        let long_tail = all + Duration::from_secs(60);
+        assert_eq!(pace.wait(long_tail, 2_000, 2_000), LONGEST);
+    }
+
+    #[test]
+    fn a_count_that_goes_back_starts_the_pace_over() {
+        let start = Instant::now();
+        let mut pace = Pace::new(start);
+        pace.wait(start + Duration::from_secs(1), 50_000, 100_000);
+        pace.wait(start + Duration::from_secs(2), 60_000, 100_000);
+        let resumed = start + Duration::from_secs(3);
+        assert_eq!(
+            pace.wait(resumed, 10_000, 100_000),
+            Duration::from_millis(300)
+        );
+        // 10,000 rows in 1 s since it resumed: 80,000 to go take 8 s.
+        let later = resumed + Duration::from_secs(1);
+        assert_eq!(pace.wait(later, 20_000, 100_000), LONGEST);
+    }
+
+    #[test]
+    fn an_absurd_count_waits_the_longest_not_forever() {
+        let start = Instant::now();
+        let mut pace = Pace::new(start);
+        pace.wait(start, 1, u64::MAX);
+        let wait = pace.wait(start + Duration::from_secs(100), 2, u64::MAX);
+        assert_eq!(wait, LONGEST);
     }
 }

@@ -1,6 +1,6 @@
 //! The checking pass: every row is validated and resolved (community by name or id, member by
 //! matricule) before anything is written; MIRROR deletions and their threshold are computed
-//! here too, so a file that would remove too many members changes nothing.
+//! after it (see `scope`), so a file that would remove too many members changes nothing.
 //!
 //! Rows are looked up in blocks (one batched read per block, run on another thread while the
 //! next block is read and checked), and what must be remembered across the whole file is kept
@@ -15,6 +15,7 @@ use super::reader::{Columns, Row};
 use super::row_errors::RowErrors;
 use super::rules::{Rules, error};
 use super::scope::deletions;
+use super::task::Spawned;
 use super::worker::ImportContext;
 use super::{Mode, jobs::Job};
 use crate::store::StoreError;
@@ -121,7 +122,7 @@ struct Block {
 type Found = (Vec<Option<String>>, Vec<Option<String>>);
 
 /// A block's lookups, running as a task of their own.
-type Lookups = tokio::task::JoinHandle<Result<Found, StoreError>>;
+type Lookups = Spawned<Found>;
 
 /// A nonzero fingerprint of `value` under `hasher`'s keys (see [`Pass::fingerprint`]).
 pub(super) fn fingerprint(hasher: &RandomState, value: impl std::hash::Hash) -> u64 {
@@ -247,7 +248,7 @@ impl Pass<'_> {
         };
         let (numbers, emails) = (cells(&unresolved, "matricule"), cells(&to_check, "email"));
         let (users, t) = (self.ctx.users.clone(), self.job.tenant.clone());
-        let lookups = tokio::spawn(async move {
+        let lookups = Spawned::new(async move {
             let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
             let owners = users.by_employee_numbers(&t, &numbers).await?;
             let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
@@ -270,10 +271,7 @@ impl Pass<'_> {
         let Some((block, lookups)) = self.looking.take() else {
             return Ok(());
         };
-        let (owners, holders) = lookups.await.map_err(|e| {
-            tracing::error!(error = %e, "an import check's lookups failed");
-            StoreError::Backend("an import check's lookups failed".into())
-        })??;
+        let (owners, holders) = lookups.await?;
         out.errors.extend(block.errors);
         let rows = &block.rows;
         for (&i, owner) in block.unresolved.iter().zip(owners) {

@@ -16,6 +16,7 @@ mod rules;
 mod scope;
 mod start;
 mod sync;
+mod task;
 mod worker;
 mod xlsx;
 mod xlsx_write;

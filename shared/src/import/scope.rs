@@ -1,18 +1,25 @@
 //! MIRROR's scope: the file-sourced memberships of the communities in scope that the file does
 //! not list (what a MIRROR deletes), and what each community would lose. Each community is
-//! read in a task of its own, so the communities of a scope are read at once.
+//! read in a task of its own, a few at once.
 
 use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+
 use super::check::{Checked, CommunityLoss, fingerprint};
 use super::jobs::Job;
+use super::task::Spawned;
 use super::worker::ImportContext;
 use crate::store::StoreError;
 
 /// Members read per page of a community.
 const PAGE: usize = 1000;
+
+/// Communities read at once: enough to keep the cores busy, few enough that a scope of
+/// hundreds of communities does not burst a table's read capacity.
+const COMMUNITIES_AT_ONCE: usize = 4;
 
 /// One community's loss and the (user id, community id) memberships it would lose.
 type Loss = (CommunityLoss, Vec<(String, String)>);
@@ -29,24 +36,17 @@ pub(super) async fn deletions(
     out: &mut Checked,
 ) -> Result<(), StoreError> {
     let keep = Arc::new(keep);
-    let reads: Vec<_> = scope
-        .into_iter()
-        .map(|(community, index)| {
-            let (ctx, t) = (ctx.clone(), job.tenant.clone());
-            let (hasher, keep) = (hasher.clone(), keep.clone());
-            tokio::spawn(async move {
-                let lost = |user: &str| {
-                    !keep.contains(&fingerprint(&hasher, (fingerprint(&hasher, user), index)))
-                };
-                community_loss(&ctx, &t, community, lost).await
-            })
+    let reads = scope.into_iter().map(|(community, index)| {
+        let (ctx, t) = (ctx.clone(), job.tenant.clone());
+        let (hasher, keep) = (hasher.clone(), keep.clone());
+        Spawned::new(async move {
+            let fp = |user: &str| fingerprint(&hasher, (fingerprint(&hasher, user), index));
+            community_loss(&ctx, &t, community, |user| !keep.contains(&fp(user))).await
         })
-        .collect();
-    for read in reads {
-        let (loss, deletions) = read.await.map_err(|e| {
-            tracing::error!(error = %e, "reading a community in scope failed");
-            StoreError::Backend("reading a community in scope failed".into())
-        })??;
+    });
+    let mut losses = futures_util::stream::iter(reads).buffered(COMMUNITIES_AT_ONCE);
+    while let Some(read) = losses.next().await {
+        let (loss, deletions) = read?;
         out.members_in_scope += loss.members;
         out.deletions.extend(deletions);
         out.per_community.push(loss);

@@ -6,9 +6,7 @@
 //! same chunks and checkpoints, plans each one the same way, and writes none of it.
 
 use std::collections::{HashSet, VecDeque};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -22,6 +20,7 @@ use super::ledger::ChunkLedger;
 use super::plan::{ChunkPlan, Grants, Unwritten, plan_chunk, plan_removal};
 use super::reader::{Columns, Row};
 use super::report::{Tally, merge};
+use super::task::Spawned;
 use super::worker::ImportContext;
 use crate::community::{Edit, Source};
 use crate::directory::{DirectoryError, NewUser, UserChange};
@@ -177,31 +176,6 @@ pub const CHUNKS_IN_FLIGHT: usize = 4;
 /// One chunk's outcome: its rows and counts, or why the directory refused it.
 type ChunkDone = Result<(u64, Tally), String>;
 
-/// A chunk running as a task of its own, so the chunks in flight share the runtime's threads
-/// (one import's planning, decoding and comparing used one core). Dropped, it aborts the task:
-/// a sync that stops early leaves no chunk writing behind it, as when its futures were polled
-/// in place.
-struct Spawned(tokio::task::JoinHandle<Result<ChunkDone, StoreError>>);
-
-impl Future for Spawned {
-    type Output = Result<ChunkDone, StoreError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|joined| {
-            joined.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "an import chunk's task failed");
-                Err(StoreError::Backend("an import chunk's task failed".into()))
-            })
-        })
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Applies (for a dry run, plans) the chunk `name`, unless an earlier run checkpointed it.
 async fn run_chunk(
     ctx: &ImportContext,
@@ -345,9 +319,9 @@ pub async fn sync(
             listed.push_back(names);
             let (ctx, job, checked) = (ctx.clone(), planning.clone(), checked.clone());
             let columns = columns.clone();
-            in_flight.push_back(Spawned(tokio::spawn(async move {
+            in_flight.push_back(Spawned::new(async move {
                 run_chunk(&ctx, &job, &checked, &columns, chunk, name, None).await
-            })));
+            }));
         }
         let Some(done) = in_flight.next().await else {
             break;
