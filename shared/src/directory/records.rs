@@ -143,10 +143,15 @@ pub(crate) fn pointed_id(item: &Item) -> Option<String> {
         .and_then(|p| p.id.map(std::borrow::Cow::into_owned))
 }
 
+/// The storage failure of a record's item whose body does not read.
+pub(crate) fn corrupt(item: &Item, e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("corrupt record at {:?}: {e}", item.key))
+}
+
 /// The record an item holds; a body that is not a JSON object is a storage failure.
 pub(crate) fn decode(item: &Item) -> Result<Record, StoreError> {
-    let doc: Map<String, Value> = serde_json::from_slice(&item.body)
-        .map_err(|e| StoreError::Backend(format!("corrupt record at {:?}: {e}", item.key)))?;
+    let doc: Map<String, Value> =
+        serde_json::from_slice(&item.body).map_err(|e| corrupt(item, e))?;
     let id = doc
         .get("id")
         .and_then(Value::as_str)

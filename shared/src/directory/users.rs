@@ -9,14 +9,14 @@ use serde_json::Value;
 
 use super::change::{ATTEMPTS, Pin, settle};
 use super::records::{
-    Counted, Document, Kind, Record, Records, UniqueValue, no_intents, pointed_id,
+    Counted, Document, Kind, Record, Records, UniqueValue, corrupt, no_intents, pointed_id,
 };
 use super::records_many::Extra;
 use super::user::{ENTERPRISE_SCHEMA, NewUser, UserChange};
 use super::{Deleted, DirectoryError, Lifecycle, Reconciler, Target};
 use crate::auth::{TenantError, Tenants};
 use crate::ids::{TenantId, now_rfc3339};
-use crate::store::{Key, StoreError, Table, keys};
+use crate::store::{Item, Key, StoreError, Table, keys};
 
 /// The unique values of a user document: userName, externalId, employeeNumber.
 pub fn unique_values(t: &TenantId, doc: &Document) -> Vec<UniqueValue> {
@@ -339,20 +339,8 @@ impl UserDirectory {
         t: &TenantId,
         ids: &[&str],
     ) -> Result<Vec<Option<super::Document>>, StoreError> {
-        let keys: Vec<Key> = ids.iter().map(|id| keys::user(t, id)).collect();
-        let items = self.records.table().get_many(&keys).await?;
-        items
-            .iter()
-            .map(|item| {
-                item.as_ref()
-                    .map(|i| {
-                        super::user::stated(&i.body).map_err(|e| {
-                            StoreError::Backend(format!("corrupt record at {:?}: {e}", i.key))
-                        })
-                    })
-                    .transpose()
-            })
-            .collect()
+        let read = |item: &Item| super::user::stated(&item.body).map_err(|e| corrupt(item, e));
+        self.records.get_many_as(t, ids, read).await
     }
 
     /// The id of the user of each employeeNumber (matricule), in order; `None` where unknown.
