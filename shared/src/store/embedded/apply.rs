@@ -23,7 +23,7 @@ pub type ItemsTable<'t> = redb::Table<'t, (&'static str, &'static str), &'static
 /// (when the group goes to the journal) every insert and remove made, in order.
 pub struct Group<'a, 't> {
     table: &'a mut ItemsTable<'t>,
-    adds: HashMap<Key, i64>,
+    adds: HashMap<Key, i64, foldhash::fast::RandomState>,
     value: Vec<u8>,
     effects: Option<&'a mut Effects>,
 }
@@ -54,7 +54,7 @@ impl<'a, 't> Group<'a, 't> {
     pub fn new(table: &'a mut ItemsTable<'t>, effects: Option<&'a mut Effects>) -> Self {
         Self {
             table,
-            adds: HashMap::new(),
+            adds: HashMap::default(),
             value: Vec::with_capacity(512),
             effects,
         }
