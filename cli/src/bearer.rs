@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 
 use crate::client::{Answer, Client};
+use crate::refusal;
 
 /// What is left of a token's lifetime when it is renewed ahead of time: a fifth.
 const RENEW_AT: f64 = 0.8;
@@ -61,9 +62,30 @@ impl Authorized {
         Ok(())
     }
 
+    /// Sends a request with the token, waiting out refusals the server asks to be retried
+    /// (see [`refusal`](crate::refusal)) up to [`MAX_RETRIES`](crate::refusal::MAX_RETRIES)
+    /// times; the last answer is the caller's.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> anyhow::Result<Answer> {
+        let mut attempt = 0;
+        loop {
+            let answer = self.send_once(method, url, headers, body.clone()).await?;
+            if attempt == refusal::MAX_RETRIES || !refusal::retryable(method, answer.status) {
+                return Ok(answer);
+            }
+            attempt += 1;
+            tokio::time::sleep(refusal::wait(answer.retry_after.as_deref(), attempt)).await;
+        }
+    }
+
     /// Sends a request with the token (renewed first when due, and once more if the answer
     /// is 401 all the same: a clock apart, or a key rotated on the server).
-    pub async fn send(
+    async fn send_once(
         &mut self,
         method: &str,
         url: &str,

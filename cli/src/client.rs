@@ -12,6 +12,8 @@ use serde_json::Value;
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -75,7 +77,16 @@ impl Client {
             .await
             .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.into_body().collect().await?.to_bytes().to_vec();
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            body,
+            retry_after,
+        })
     }
 }

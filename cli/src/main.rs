@@ -11,6 +11,7 @@ mod import;
 mod listen;
 mod output;
 mod pace;
+mod refusal;
 mod serve;
 mod store;
 mod tenant;

@@ -143,3 +143,33 @@ fn dry_run_prints_the_preview_and_leaves_the_members_unchanged() {
     drop(server);
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[test]
+fn an_import_by_a_tenant_held_to_one_request_a_second_waits_out_its_refusals_to_the_end() {
+    let data = data_dir("throttled");
+    let server = serve(&data);
+    let tenant = tenant_with_engineering(&data);
+    let t = tenant["tenant_id"].as_str().unwrap();
+    let limits = ["--rate-limit", "1", "--burst", "1"];
+    let mut set = vec!["tenant", "set", "--tenant", t];
+    set.extend(limits);
+    muster(&data, &set);
+    let file = data.join("members.csv");
+    let rows = "matricule,email,first_name,last_name,community,role\nE1,ann@acme.test,Ann,Lee,Engineering,member\n";
+    std::fs::write(&file, rows).unwrap();
+    let started = std::time::Instant::now();
+    let (ok, out) = import(&server, &tenant, &file, "upsert");
+    assert!(ok, "{out}");
+    assert_eq!(out["job"]["state"], "succeeded");
+    assert_eq!(out["report"][0]["operation_data"]["value"], 1);
+    // Presign, start, at least one look at the job, the report and the errors: five requests
+    // at one a second cannot all pass in under three seconds, so some were refused (429,
+    // Retry-After: 1) and sent again.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "{:?}: the tenant's limit was not in force",
+        started.elapsed()
+    );
+    drop(server);
+    std::fs::remove_dir_all(&data).unwrap();
+}
