@@ -39,6 +39,7 @@ pub(crate) mod records;
 mod records_many;
 pub mod user;
 mod users;
+mod users_many;
 
 pub use change::{ATTEMPTS, Pin, Unpinned, settle};
 pub use derivation::UserDerivation;
@@ -51,6 +52,7 @@ pub use maintenance::{Done, Maintenance, Task};
 pub use members::{MemberDelta, Members};
 pub use reconciler::{Drained, Reconciler};
 pub use records::{Counted, Document, Kind, Record, Records, UniqueValue, no_intents};
-pub use records_many::{Created, Extra};
+pub use records_many::{Created, Extra, PreparedCreates};
 pub use user::{NewUser, UserChange};
 pub use users::{Made, UserDirectory};
+pub use users_many::PreparedUsers;

@@ -17,6 +17,16 @@ pub type Created = Result<Record, DirectoryError>;
 /// The writes that go with the creation of record number `index` (of a batch) as `id`.
 pub type Extra<'a> = dyn Fn(usize, &str) -> Vec<Write> + Send + Sync + 'a;
 
+/// One transaction of creations: its writes, with the position (in the batch) and stamped
+/// record of each creation it holds.
+type Sendable = (Vec<Write>, Vec<(usize, Record)>);
+
+/// Creations ready to send.
+pub struct PreparedCreates {
+    n: usize,
+    groups: Vec<Sendable>,
+}
+
 impl Records {
     /// Reads records by id, in order; `None` where absent.
     pub async fn get_many(
@@ -43,16 +53,15 @@ impl Records {
             .collect()
     }
 
-    /// Creates records from bodies, each with the writes `extra` makes for its position and
-    /// new id, in its transaction; the answer holds each one's outcome, in order. A
-    /// transaction that fails a condition wrote nothing; its records are then created one by
-    /// one, so only the one that clashes gets the uniqueness error.
-    pub async fn create_many(
+    /// Prepares the creation of records from bodies, each with the writes `extra` makes for
+    /// its position and new id, in its transaction: ids drawn, bodies stamped, transactions
+    /// packed; nothing is sent until [`commit_creates`](Self::commit_creates).
+    pub fn prepare_creates(
         &self,
         t: &TenantId,
         bodies: Vec<Document>,
         extra: &Extra<'_>,
-    ) -> Result<Vec<Created>, DirectoryError> {
+    ) -> PreparedCreates {
         let n = bodies.len();
         let mut transactions = Transactions::default();
         for (index, body) in bodies.into_iter().enumerate() {
@@ -61,10 +70,27 @@ impl Records {
             writes.extend(self.kind.counted.add(t, &stored.id, 1));
             transactions.push(writes, (index, stored));
         }
-        let sent = transactions.into_groups().into_iter();
+        PreparedCreates {
+            n,
+            groups: transactions.into_groups(),
+        }
+    }
+
+    /// Sends prepared creations (with the same `extra` they were prepared with, for the
+    /// records created one by one after a transaction fails a condition); the answer holds
+    /// each one's outcome, in order. A transaction that fails a condition wrote nothing; its
+    /// records are then created one by one, so only the one that clashes gets the uniqueness
+    /// error.
+    pub async fn commit_creates(
+        &self,
+        t: &TenantId,
+        prepared: PreparedCreates,
+        extra: &Extra<'_>,
+    ) -> Result<Vec<Created>, DirectoryError> {
+        let sent = prepared.groups.into_iter();
         let outcomes =
             join_all(sent.map(|(writes, created)| self.commit(t, writes, created, extra))).await;
-        let mut out: Vec<Option<Created>> = (0..n).map(|_| None).collect();
+        let mut out: Vec<Option<Created>> = (0..prepared.n).map(|_| None).collect();
         for outcome in outcomes {
             for (index, created) in outcome? {
                 out[index] = Some(created);

@@ -11,8 +11,7 @@ use super::change::{ATTEMPTS, Pin, settle};
 use super::records::{
     Counted, Document, Kind, Record, Records, UniqueValue, corrupt, no_intents, pointed_id,
 };
-use super::records_many::Extra;
-use super::user::{ENTERPRISE_SCHEMA, NewUser, UserChange};
+use super::user::{ENTERPRISE_SCHEMA, UserChange};
 use super::{Deleted, DirectoryError, Lifecycle, Reconciler, Target};
 use crate::auth::{TenantError, Tenants};
 use crate::ids::{TenantId, now_rfc3339};
@@ -113,8 +112,8 @@ pub struct Made {
 
 /// The users of every tenant over one table.
 pub struct UserDirectory {
-    records: Records,
-    lifecycle: Lifecycle,
+    pub(super) records: Records,
+    pub(super) lifecycle: Lifecycle,
     reconciler: Reconciler,
     tenants: Tenants,
 }
@@ -152,7 +151,11 @@ impl UserDirectory {
     }
 
     /// [`create`](Self::create) of a body already checked against the tenant's policy.
-    async fn create_checked(&self, t: &TenantId, doc: Document) -> Result<Record, DirectoryError> {
+    pub(super) async fn create_checked(
+        &self,
+        t: &TenantId,
+        doc: Document,
+    ) -> Result<Record, DirectoryError> {
         for _ in 0..ATTEMPTS {
             let Some(deleted) = self.lifecycle.find_deleted(t, &doc).await? else {
                 return self.records.create(t, doc).await;
@@ -280,47 +283,6 @@ impl UserDirectory {
             }
         }
         Err(DirectoryError::Busy)
-    }
-
-    /// Creates users, each with the writes `extra` makes for it (its memberships, say) in its
-    /// transaction; each outcome is what a single create would have had: a user outside the
-    /// allowed `domains` (read once by the caller) is refused without being written, and one
-    /// whose userName or e-mail is a soft-deleted user's restores that user, without `extra`.
-    pub async fn create_many(
-        &self,
-        t: &TenantId,
-        users: &[NewUser],
-        domains: &[String],
-        extra: &Extra<'_>,
-    ) -> Result<Vec<Result<Made, DirectoryError>>, DirectoryError> {
-        let docs: Vec<Document> = users.iter().map(NewUser::record).collect();
-        let restorable = self.lifecycle.may_restore(t, &docs).await?;
-        let mut out: Vec<Option<Result<Made, DirectoryError>>> =
-            (0..users.len()).map(|_| None).collect();
-        let (mut bodies, mut positions) = (Vec::new(), Vec::new());
-        for (i, (doc, restore)) in docs.into_iter().zip(restorable).enumerate() {
-            if let Err(e) = check(&doc, domains) {
-                out[i] = Some(Err(e));
-            } else if restore {
-                let restored = self.create_checked(t, doc).await;
-                out[i] = Some(restored.map(|record| Made {
-                    record,
-                    with_extra: false,
-                }));
-            } else {
-                positions.push(i);
-                bodies.push(doc);
-            }
-        }
-        let shifted = |k: usize, id: &str| extra(positions[k], id);
-        let created = self.records.create_many(t, bodies, &shifted).await?;
-        for (k, c) in created.into_iter().enumerate() {
-            out[positions[k]] = Some(c.map(|record| Made {
-                record,
-                with_extra: true,
-            }));
-        }
-        Ok(out.into_iter().map(|c| c.expect("an outcome")).collect())
     }
 
     /// Reads users by id, in order; `None` where absent.

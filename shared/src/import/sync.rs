@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use futures_util::stream::FuturesOrdered;
 
 use super::Mode;
@@ -23,7 +23,8 @@ use super::report::{Tally, merge};
 use super::task::Spawned;
 use super::worker::ImportContext;
 use crate::community::{Edit, Source};
-use crate::directory::{DirectoryError, NewUser, UserChange};
+use crate::directory::{DirectoryError, NewUser, PreparedUsers, UserChange};
+use crate::ids::TenantId;
 use crate::store::{StoreError, Write};
 
 /// Rows per checkpointed chunk.
@@ -51,39 +52,65 @@ async fn change_users(
 /// [`Memberships::apply_many`]: crate::community::Memberships::apply_many
 const GRANTS_WITH_CREATE: usize = 16;
 
-/// Creates the users of `new` together with their memberships; answers each one's id and
-/// whether its memberships were written with it. A member created meanwhile by someone else
-/// (same matricule) is taken as is, its memberships left to the caller.
-async fn create_new(
+/// Whether new member `k` gets its memberships in its own transaction.
+fn attach(new: &[(NewUser, Grants)], k: usize) -> bool {
+    new[k].1.len() <= GRANTS_WITH_CREATE
+}
+
+/// The writes that create new member `k`'s memberships as `id`, in its transaction (none
+/// when it has too many: see [`GRANTS_WITH_CREATE`]).
+fn grant_writes(
+    ctx: &ImportContext,
+    t: &TenantId,
+    new: &[(NewUser, Grants)],
+    k: usize,
+    id: &str,
+) -> Vec<Write> {
+    if !attach(new, k) {
+        return Vec::new();
+    }
+    new[k]
+        .1
+        .iter()
+        .flat_map(|(community, role)| {
+            let source = Source::File { role: *role };
+            ctx.memberships.first_grant(t, id, community, source)
+        })
+        .collect()
+}
+
+/// Prepares the creation of the users of `new` with their memberships (reads, no writes).
+async fn prepare_new(
     ctx: &ImportContext,
     job: &Job,
     checked: &Checked,
     new: &[(NewUser, Grants)],
+) -> Result<PreparedUsers, DirectoryError> {
+    let t = &job.tenant;
+    let extra = |k: usize, id: &str| grant_writes(ctx, t, new, k, id);
+    let wanted: Vec<NewUser> = new.iter().map(|(user, _)| user.clone()).collect();
+    let users = &ctx.users;
+    users
+        .prepare_many(t, &wanted, &checked.domains, &extra)
+        .await
+}
+
+/// Creates the users of `new` as `prepared`, together with their memberships; answers each
+/// one's id and whether its memberships were written with it. A member created meanwhile by
+/// someone else (same matricule) is taken as is, its memberships left to the caller.
+async fn create_new(
+    ctx: &ImportContext,
+    job: &Job,
+    new: &[(NewUser, Grants)],
+    prepared: PreparedUsers,
 ) -> Result<Vec<(String, bool)>, DirectoryError> {
     let t = &job.tenant;
-    let attach = |k: usize| new[k].1.len() <= GRANTS_WITH_CREATE;
-    let extra = |k: usize, id: &str| -> Vec<Write> {
-        if !attach(k) {
-            return Vec::new();
-        }
-        new[k]
-            .1
-            .iter()
-            .flat_map(|(community, role)| {
-                let source = Source::File { role: *role };
-                ctx.memberships.first_grant(t, id, community, source)
-            })
-            .collect()
-    };
-    let wanted: Vec<NewUser> = new.iter().map(|(user, _)| user.clone()).collect();
-    let created = ctx
-        .users
-        .create_many(t, &wanted, &checked.domains, &extra)
-        .await?;
+    let extra = |k: usize, id: &str| grant_writes(ctx, t, new, k, id);
+    let created = ctx.users.commit_many(t, prepared, &extra).await?;
     let mut ids = Vec::with_capacity(created.len());
-    for (k, (created, user)) in created.into_iter().zip(&wanted).enumerate() {
+    for (k, (created, (user, _))) in created.into_iter().zip(new).enumerate() {
         ids.push(match created {
-            Ok(made) => (made.record.id, made.with_extra && attach(k)),
+            Ok(made) => (made.record.id, made.with_extra && attach(new, k)),
             Err(DirectoryError::Uniqueness(taken)) => {
                 let number = [user.employee_number.as_deref().unwrap_or_default()];
                 match ctx.users.by_employee_numbers(t, &number).await?.pop() {
@@ -97,18 +124,18 @@ async fn create_new(
     Ok(ids)
 }
 
-/// Writes a plan: the changed members, the new ones with their memberships, then every
-/// membership edit together.
+/// Writes a plan: the changed members, the new ones (as `prepared`) with their memberships,
+/// then every membership edit together.
 async fn carry_out(
     ctx: &ImportContext,
     job: &Job,
-    checked: &Checked,
     plan: ChunkPlan,
+    prepared: PreparedUsers,
 ) -> Result<(), DirectoryError> {
     change_users(ctx, job, &plan.changes).await?;
     let mut edits = plan.edits;
     if !plan.new.is_empty() {
-        let created = create_new(ctx, job, checked, &plan.new).await?;
+        let created = create_new(ctx, job, &plan.new, prepared).await?;
         for ((id, granted), (_, grants)) in created.into_iter().zip(&plan.new) {
             if !granted {
                 for (community, role) in grants {
@@ -123,8 +150,8 @@ async fn carry_out(
 }
 
 /// A chunk's counts. A real run records the plan's forecast in the chunk's ledger (an
-/// earlier attempt's forecast wins, see [`ChunkLedger`]), then writes the plan; a dry run
-/// answers the forecast and writes nothing.
+/// earlier attempt's forecast wins, see [`ChunkLedger`]) while it prepares the new members
+/// (reads only), then writes the plan; a dry run answers the forecast and writes nothing.
 async fn step(
     ctx: &ImportContext,
     job: &Job,
@@ -136,8 +163,11 @@ async fn step(
     if job.dry_run {
         return Ok(plan.planned);
     }
-    let tally = ledger.forecast(plan.planned.clone()).await?;
-    carry_out(ctx, job, checked, plan).await?;
+    let forecast = ledger.forecast(plan.planned.clone());
+    let prepared = prepare_new(ctx, job, checked, &plan.new);
+    let (tally, prepared) = join(forecast, prepared).await;
+    let (tally, prepared) = (tally?, prepared?);
+    carry_out(ctx, job, plan, prepared).await?;
     Ok(tally)
 }
 
