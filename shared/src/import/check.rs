@@ -7,10 +7,11 @@
 //! as 64-bit fingerprints, so checking a million rows takes tens of megabytes, not the file's
 //! size several times over.
 
+use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
-use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
+use super::fingerprints::Fingerprints;
 use super::reader::{Columns, Row};
 use super::row_errors::RowErrors;
 use super::rules::{Rules, error};
@@ -97,10 +98,10 @@ struct Pass<'a> {
     /// Community ids as small numbers.
     community_ids: HashMap<String, u32>,
     /// (matricule, community) → line of its first row.
-    seen: HashMap<u64, u32>,
-    identity: HashMap<u64, Identity>,
+    seen: Fingerprints<u32>,
+    identity: Fingerprints<Identity>,
     /// (existing user, community) pairs the file lists, for MIRROR.
-    keep: HashSet<u64>,
+    keep: Fingerprints<()>,
     /// The rows of the block being read, and the row errors they have shown so far.
     block: Vec<Pending>,
     errors: RowErrors,
@@ -138,6 +139,11 @@ impl Pass<'_> {
     /// n²/2⁶⁴ over n values, under keys drawn for this pass alone.
     fn fingerprint(&self, value: impl std::hash::Hash) -> u64 {
         fingerprint(&self.hasher, value)
+    }
+
+    /// What is known of the matricule of fingerprint `fp`, which a row of the file has.
+    fn identity(&self, fp: u64) -> Identity {
+        *self.identity.get(fp).expect("every matricule read has one")
     }
 
     fn community_index(&mut self, id: &str) -> u32 {
@@ -221,10 +227,7 @@ impl Pass<'_> {
     ) -> Vec<usize> {
         let mut taken = Vec::new();
         for (i, p) in block.iter().enumerate() {
-            let identity = self
-                .identity
-                .get_mut(&p.matricule)
-                .expect("queued with one");
+            let identity = self.identity.get_mut(p.matricule).expect("queued with one");
             if first(p, identity) {
                 taken.push(i);
             }
@@ -278,13 +281,13 @@ impl Pass<'_> {
             if let Some(owner) = owner {
                 let fp = self.fingerprint(owner.as_str());
                 self.identity
-                    .get_mut(&rows[i].matricule)
+                    .get_mut(rows[i].matricule)
                     .expect("queued with one")
                     .owner = fp;
             }
         }
         for (&i, holder) in block.to_check.iter().zip(holders) {
-            let owner = self.identity[&rows[i].matricule].owner;
+            let owner = self.identity(rows[i].matricule).owner;
             if let Some(holder) = holder
                 && self.fingerprint(holder.as_str()) != owner
             {
@@ -299,10 +302,10 @@ impl Pass<'_> {
         }
         if self.job.mode == Mode::Mirror {
             for p in rows {
-                let owner = self.identity[&p.matricule].owner;
+                let owner = self.identity(p.matricule).owner;
                 if let (true, Some(c)) = (owner != 0, p.community) {
                     let pair = self.fingerprint((owner, c));
-                    self.keep.insert(pair);
+                    self.keep.insert(pair, ());
                 }
             }
         }
@@ -349,9 +352,9 @@ pub async fn check(
         columns,
         hasher: RandomState::new(),
         community_ids: HashMap::new(),
-        seen: HashMap::new(),
-        identity: HashMap::new(),
-        keep: HashSet::new(),
+        seen: Fingerprints::default(),
+        identity: Fingerprints::default(),
+        keep: Fingerprints::default(),
         block: Vec::with_capacity(BLOCK_ROWS),
         errors: RowErrors::default(),
         looking: None,
@@ -376,7 +379,10 @@ pub async fn check(
             .iter()
             .map(|c| (c.clone(), pass.community_index(c)))
             .collect();
-        deletions(ctx, job, &pass.hasher, pass.keep, scope, &mut out).await?;
+        // What the rows showed is of no more use, and the scope is read by the page.
+        let keep = std::mem::take(&mut pass.keep);
+        (pass.seen, pass.identity) = Default::default();
+        deletions(ctx, job, &pass.hasher, keep, scope, &mut out).await?;
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! through the same steps, and writes nothing to the directory.
 
 mod check;
+mod fingerprints;
 mod jobs;
 mod ledger;
 mod lines;

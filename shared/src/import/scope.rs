@@ -2,13 +2,13 @@
 //! not list (what a MIRROR deletes), and what each community would lose. Each community is
 //! read in a task of its own, a few at once.
 
-use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
 
 use super::check::{Checked, CommunityLoss, fingerprint};
+use super::fingerprints::Fingerprints;
 use super::jobs::Job;
 use super::task::Spawned;
 use super::worker::ImportContext;
@@ -31,7 +31,7 @@ pub(super) async fn deletions(
     ctx: &ImportContext,
     job: &Job,
     hasher: &RandomState,
-    keep: HashSet<u64>,
+    keep: Fingerprints<()>,
     scope: Vec<(String, u32)>,
     out: &mut Checked,
 ) -> Result<(), StoreError> {
@@ -41,7 +41,7 @@ pub(super) async fn deletions(
         let (hasher, keep) = (hasher.clone(), keep.clone());
         Spawned::new(async move {
             let fp = |user: &str| fingerprint(&hasher, (fingerprint(&hasher, user), index));
-            community_loss(&ctx, &t, community, |user| !keep.contains(&fp(user))).await
+            community_loss(&ctx, &t, community, |user| !keep.contains(fp(user))).await
         })
     });
     let mut losses = futures_util::stream::iter(reads).buffered(COMMUNITIES_AT_ONCE);
