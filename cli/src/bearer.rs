@@ -62,9 +62,10 @@ impl Authorized {
         Ok(())
     }
 
-    /// Sends a request with the token, waiting out refusals the server asks to be retried
-    /// (see [`refusal`](crate::refusal)) up to [`MAX_RETRIES`](crate::refusal::MAX_RETRIES)
-    /// times; the last answer is the caller's.
+    /// Sends a request with the token: renewed first when due, and once more if the answer is
+    /// 401 all the same (a clock apart, or a key rotated on the server). Refusals the server
+    /// asks to be retried (see [`refusal`](crate::refusal)) are waited out up to
+    /// [`MAX_RETRIES`](crate::refusal::MAX_RETRIES) times; the last answer is the caller's.
     pub async fn send(
         &mut self,
         method: &str,
@@ -74,33 +75,20 @@ impl Authorized {
     ) -> anyhow::Result<Answer> {
         let mut attempt = 0;
         loop {
-            let answer = self.send_once(method, url, headers, body.clone()).await?;
+            if Instant::now() >= self.renew_at {
+                self.renew().await?;
+            }
+            let mut answer = self.attempt(method, url, headers, body.clone()).await?;
+            if answer.status == 401 {
+                self.renew().await?;
+                answer = self.attempt(method, url, headers, body.clone()).await?;
+            }
             if attempt == refusal::MAX_RETRIES || !refusal::retryable(method, answer.status) {
                 return Ok(answer);
             }
             attempt += 1;
             tokio::time::sleep(refusal::wait(answer.retry_after.as_deref(), attempt)).await;
         }
-    }
-
-    /// Sends a request with the token (renewed first when due, and once more if the answer
-    /// is 401 all the same: a clock apart, or a key rotated on the server).
-    async fn send_once(
-        &mut self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, String)],
-        body: Vec<u8>,
-    ) -> anyhow::Result<Answer> {
-        if Instant::now() >= self.renew_at {
-            self.renew().await?;
-        }
-        let answer = self.attempt(method, url, headers, body.clone()).await?;
-        if answer.status != 401 {
-            return Ok(answer);
-        }
-        self.renew().await?;
-        self.attempt(method, url, headers, body).await
     }
 
     async fn attempt(
