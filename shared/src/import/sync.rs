@@ -200,8 +200,10 @@ fn refused<T>(applied: Result<T, DirectoryError>) -> Result<Result<T, String>, S
 /// writing (their waits on the store overlap, and concurrent commits share a sync), unless it
 /// lists a member (matricule) one of them lists: then it waits for them, so each member's rows
 /// still apply in file order. A dry run plans one chunk at a time (each plan builds on what the
-/// chunks before it would have written).
-pub const CHUNKS_IN_FLIGHT: usize = 4;
+/// chunks before it would have written). Eight, not four, since a chunk prepares its new
+/// members while its forecast is written: a 200,000-row UPSERT was faster in 5 of 6 pairs of
+/// runs (49,714 against 48,011 rows/s on average).
+pub const CHUNKS_IN_FLIGHT: usize = 8;
 
 /// One chunk's outcome: its rows and counts, or why the directory refused it.
 type ChunkDone = Result<(u64, Tally), String>;
