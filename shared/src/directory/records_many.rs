@@ -23,7 +23,6 @@ type Sendable = (Vec<Write>, Vec<(usize, Record)>);
 
 /// Creations ready to send.
 pub struct PreparedCreates {
-    n: usize,
     groups: Vec<Sendable>,
 }
 
@@ -62,7 +61,6 @@ impl Records {
         bodies: Vec<Document>,
         extra: &Extra<'_>,
     ) -> PreparedCreates {
-        let n = bodies.len();
         let mut transactions = Transactions::default();
         for (index, body) in bodies.into_iter().enumerate() {
             let (stored, mut writes, _) = self.creation(t, body);
@@ -71,7 +69,6 @@ impl Records {
             transactions.push(writes, (index, stored));
         }
         PreparedCreates {
-            n,
             groups: transactions.into_groups(),
         }
     }
@@ -87,10 +84,15 @@ impl Records {
         prepared: PreparedCreates,
         extra: &Extra<'_>,
     ) -> Result<Vec<Created>, DirectoryError> {
+        let n = prepared
+            .groups
+            .iter()
+            .map(|(_, created)| created.len())
+            .sum();
         let sent = prepared.groups.into_iter();
         let outcomes =
             join_all(sent.map(|(writes, created)| self.commit(t, writes, created, extra))).await;
-        let mut out: Vec<Option<Created>> = (0..prepared.n).map(|_| None).collect();
+        let mut out: Vec<Option<Created>> = (0..n).map(|_| None).collect();
         for outcome in outcomes {
             for (index, created) in outcome? {
                 out[index] = Some(created);

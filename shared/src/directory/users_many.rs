@@ -21,7 +21,6 @@ pub struct PreparedUsers {
     /// The position (in the batch) of each prepared creation, in order.
     positions: Vec<usize>,
     creates: PreparedCreates,
-    n: usize,
 }
 
 impl UserDirectory {
@@ -32,11 +31,11 @@ impl UserDirectory {
     pub async fn prepare_many(
         &self,
         t: &TenantId,
-        users: &[NewUser],
+        users: &[&NewUser],
         domains: &[String],
         extra: &Extra<'_>,
     ) -> Result<PreparedUsers, DirectoryError> {
-        let docs: Vec<Document> = users.iter().map(NewUser::record).collect();
+        let docs: Vec<Document> = users.iter().map(|u| u.record()).collect();
         let restorable = match docs.is_empty() {
             true => Vec::new(),
             false => self.lifecycle.may_restore(t, &docs).await?,
@@ -60,7 +59,6 @@ impl UserDirectory {
             restores,
             positions,
             creates,
-            n: users.len(),
         })
     }
 
@@ -72,8 +70,8 @@ impl UserDirectory {
         prepared: PreparedUsers,
         extra: &Extra<'_>,
     ) -> Result<Vec<Result<Made, DirectoryError>>, DirectoryError> {
-        let mut out: Vec<Option<Result<Made, DirectoryError>>> =
-            (0..prepared.n).map(|_| None).collect();
+        let n = prepared.refused.len() + prepared.restores.len() + prepared.positions.len();
+        let mut out: Vec<Option<Result<Made, DirectoryError>>> = (0..n).map(|_| None).collect();
         for (i, e) in prepared.refused {
             out[i] = Some(Err(e));
         }

@@ -88,7 +88,7 @@ async fn prepare_new(
 ) -> Result<PreparedUsers, DirectoryError> {
     let t = &job.tenant;
     let extra = |k: usize, id: &str| grant_writes(ctx, t, new, k, id);
-    let wanted: Vec<NewUser> = new.iter().map(|(user, _)| user.clone()).collect();
+    let wanted: Vec<&NewUser> = new.iter().map(|(user, _)| user).collect();
     let users = &ctx.users;
     users
         .prepare_many(t, &wanted, &checked.domains, &extra)
